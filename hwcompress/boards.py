@@ -1,0 +1,89 @@
+"""Boards as data: one YAML file per board in ``boards/``, loaded into a frozen ``Board``.
+
+Example:
+    >>> board = get_board("pynq-z2")
+    >>> board.part, board.resources.lut
+    ('xc7z020clg400-1', 53200)
+
+How to add a board: copy ``boards/pynq-z2.yaml``, fill in FINN's board name (a key of
+``finn.util.basic.part_map``), the part and the device's resources from the vendor's data sheet;
+``tests/test_boards.py`` checks it against FINN.
+"""
+
+from __future__ import annotations
+
+import difflib
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import Field, ValidationError
+
+from hwcompress.config import StrictModel, describe_validation_error
+from hwcompress.errors import ConfigError
+
+#: Where the board files live (the repository's top-level ``boards/``).
+BOARDS_DIR = Path(__file__).resolve().parent.parent / "boards"
+
+
+class ShellFlow(StrEnum):
+    VIVADO_ZYNQ = "vivado_zynq"
+    VITIS_ALVEO = "vitis_alveo"
+
+
+class Resources(StrictModel):
+    """Device capacity in FINN's units (BRAM counted as 18 kbit blocks)."""
+
+    lut: int = Field(ge=0)
+    ff: int = Field(ge=0)
+    bram18: int = Field(ge=0)
+    dsp: int = Field(ge=0)
+    uram: int = Field(0, ge=0)
+
+
+class Board(StrictModel):
+    name: str
+    description: str
+    finn_board: str = Field(description="FINN's name for the board (DataflowBuildConfig.board).")
+    part: str = Field(description="The FPGA part number.")
+    shell_flow: ShellFlow
+    clock_mhz: float = Field(gt=0, description="The usual fabric clock for FINN designs on this board.")
+    resources: Resources
+
+
+def load_board_file(path: Path) -> Board:
+    """Read and validate one board file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such board file") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    try:
+        return Board.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(f"{path}: {describe_validation_error(err)}") from None
+
+
+@cache
+def all_boards(directory: Path = BOARDS_DIR) -> dict[str, Board]:
+    """Every board in ``directory`` by name."""
+    boards = [load_board_file(path) for path in sorted(directory.glob("*.yaml"))]
+    return {board.name: board for board in boards}
+
+
+def get_board(name_or_path: str) -> Board:
+    """A board by name (``pynq-z2``) or by the path of a board file.
+
+    Raises:
+        ConfigError: an unknown name, with the closest known one.
+    """
+    if name_or_path.endswith((".yaml", ".yml")):
+        return load_board_file(Path(name_or_path))
+    boards = all_boards()
+    if name_or_path in boards:
+        return boards[name_or_path]
+    close = difflib.get_close_matches(name_or_path, boards, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"known boards: {', '.join(boards)}"
+    raise ConfigError(f"unknown board '{name_or_path}'; {hint} (or give the path of a board .yaml file)")

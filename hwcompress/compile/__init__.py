@@ -1,0 +1,1 @@
+"""Everything that touches FINN. Import lazily: ``import hwcompress`` must not import finn."""

@@ -1,0 +1,243 @@
+"""Flow configuration: one YAML file loaded into frozen, validated pydantic models.
+
+Example:
+    >>> flow = load_flow("flows/quickstart.yaml")
+    >>> flow.train.epochs, flow.quant.weight_bits
+    (8, 2)
+
+How to add a field: add it with a default and a ``description`` to the section's model; older flows stay
+valid. How to add a section: a new ``StrictModel`` subclass and a field on ``FlowConfig``; stages that
+read it list its name in their ``config_sections`` so that a change reruns them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hwcompress.errors import ConfigError
+
+Bits = Annotated[int, Field(ge=1, le=8)]
+
+
+class StrictModel(BaseModel):
+    """Frozen, unknown keys rejected, enums kept as enums."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatasetName(StrEnum):
+    DIGITS = "digits"
+    MNIST = "mnist"
+    FASHION_MNIST = "fashion-mnist"
+    CIFAR10 = "cifar10"
+
+
+class DataConfig(StrictModel):
+    name: DatasetName = Field(DatasetName.DIGITS, description="Which dataset.")
+    path: Path | None = Field(None, description="Directory with the dataset's files; searched first.")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="Share of training data held out.")
+    split_seed: int = Field(0, description="Seed of the fixed validation split.")
+    download: bool = Field(True, description="Download when not found locally and the network allows.")
+    train_limit: int | None = Field(None, ge=1, description="Use at most this many training images.")
+    test_limit: int | None = Field(None, ge=1, description="Use at most this many test images.")
+
+
+class Arch(StrEnum):
+    MLP = "mlp"
+    TFC = "tfc"
+    SFC = "sfc"
+    LFC = "lfc"
+
+
+#: FINN's reference MLPs (brevitas bnn_pynq): three hidden layers each.
+PRESET_HIDDEN: dict[Arch, tuple[int, ...]] = {
+    Arch.TFC: (64, 64, 64),
+    Arch.SFC: (256, 256, 256),
+    Arch.LFC: (1024, 1024, 1024),
+}
+
+
+class ModelConfig(StrictModel):
+    arch: Arch = Field(Arch.MLP, description="Topology from the zoo.")
+    hidden: tuple[Annotated[int, Field(ge=1)], ...] | None = Field(
+        None, description="Hidden widths of an 'mlp'; fixed by the presets tfc/sfc/lfc."
+    )
+    dropout: float = Field(0.2, ge=0.0, lt=1.0, description="Dropout after the input and each hidden layer.")
+
+    @model_validator(mode="after")
+    def _hidden_matches_arch(self) -> ModelConfig:
+        if self.arch is Arch.MLP and not self.hidden:
+            raise ValueError("arch 'mlp' needs 'hidden', a list of layer widths such as [64, 64]")
+        if self.arch in PRESET_HIDDEN and self.hidden is not None:
+            preset = list(PRESET_HIDDEN[self.arch])
+            raise ValueError(f"arch '{self.arch}' fixes hidden={preset}; use arch 'mlp' for other widths")
+        return self
+
+    @property
+    def hidden_widths(self) -> tuple[int, ...]:
+        """The hidden layer widths, from the preset or from ``hidden``."""
+        return PRESET_HIDDEN.get(self.arch) or tuple(self.hidden or ())
+
+
+class LayerBits(StrictModel):
+    weight_bits: Bits | None = Field(None, description="Overrides quant.weight_bits for this layer.")
+    act_bits: Bits | None = Field(None, description="Overrides quant.act_bits after this layer.")
+
+
+class QuantConfig(StrictModel):
+    weight_bits: Bits = Field(2, description="Weight bit width of every layer unless overridden.")
+    act_bits: Bits = Field(2, description="Activation bit width after every hidden layer unless overridden.")
+    layers: dict[str, LayerBits] = Field(
+        default_factory=dict, description="Per-layer overrides by layer name (see `hwcompress train`)."
+    )
+
+    def weight_bits_of(self, layer: str) -> int:
+        override = self.layers.get(layer)
+        return override.weight_bits if override and override.weight_bits else self.weight_bits
+
+    def act_bits_of(self, layer: str) -> int:
+        override = self.layers.get(layer)
+        return override.act_bits if override and override.act_bits else self.act_bits
+
+
+class Optimizer(StrEnum):
+    ADAM = "adam"
+    ADAMW = "adamw"
+    SGD = "sgd"
+
+
+class Schedule(StrEnum):
+    CONSTANT = "constant"
+    COSINE = "cosine"
+    STEP = "step"
+
+
+class TrainConfig(StrictModel):
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(128, ge=1)
+    optimizer: Optimizer = Optimizer.ADAM
+    lr: float = Field(0.01, gt=0.0, description="Initial learning rate.")
+    weight_decay: float = Field(0.0, ge=0.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="SGD only.")
+    schedule: Schedule = Schedule.COSINE
+    step_epochs: int = Field(10, ge=1, description="'step' schedule: epochs between decays.")
+    gamma: float = Field(0.1, gt=0.0, le=1.0, description="'step' schedule: decay factor.")
+    seed: int = 0
+    threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
+
+
+class TargetConfig(StrictModel):
+    fps: float = Field(100_000, gt=0, description="Target throughput FINN folds the design for.")
+    clock_mhz: float | None = Field(None, gt=0, description="Clock; default: the board's.")
+
+
+class OutputsConfig(StrictModel):
+    dir: Path = Field(Path("runs"), description="Runs go to <dir>/<flow name>/.")
+
+
+class FlowConfig(StrictModel):
+    """A whole flow: what to train, how to quantize, for which board."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Run directory name.")
+    description: str = ""
+    data: DataConfig = DataConfig()
+    model: ModelConfig
+    quant: QuantConfig = QuantConfig()
+    train: TrainConfig = TrainConfig()
+    board: str = Field("pynq-z2", description="A board name from boards/ or a path to a board file.")
+    target: TargetConfig = TargetConfig()
+    outputs: OutputsConfig = OutputsConfig()
+
+
+def load_flow(path: str | Path) -> FlowConfig:
+    """Read a flow file; relative paths in it are taken relative to the file.
+
+    Raises:
+        ConfigError: one line naming the file and the first problem (an unknown key names the closest
+            valid one).
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such flow file; see flows/ for examples") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a flow must be a YAML mapping with at least 'name' and 'model'")
+    raw = _resolve_paths(raw, path.parent)
+    return parse_flow(raw, source=str(path))
+
+
+def parse_flow(raw: dict[str, Any], source: str = "<flow>") -> FlowConfig:
+    """Validate a flow given as a dict; errors name ``source``."""
+    try:
+        return FlowConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(f"{source}: {describe_validation_error(err)}") from None
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """The first error of ``err`` as one phrase; an unknown key gets the closest valid key."""
+    errors = err.errors()
+    first = errors[0]
+    loc = tuple(str(part) for part in first["loc"])
+    dotted = ".".join(loc)
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    if first["type"] == "extra_forbidden":
+        valid = _field_names_at(loc[:-1])
+        close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+        prefix = ".".join(loc[:-1])
+        hint = (
+            f"did you mean '{prefix + '.' if prefix else ''}{close[0]}'?"
+            if close
+            else f"valid keys here: {', '.join(valid)}"
+        )
+        return f"unknown key '{dotted}'; {hint}{more}"
+    if first["type"] == "missing":
+        return f"missing key '{dotted}'{more}"
+    message = first["msg"].removeprefix("Value error, ")
+    where = f"{dotted}: " if dotted else ""
+    got = f" (got {first['input']!r})" if loc and not isinstance(first["input"], dict) else ""
+    return f"{where}{message}{got}{more}"
+
+
+def _field_names_at(loc: tuple[str, ...]) -> list[str]:
+    """Field names of the model reached from FlowConfig by following ``loc`` (dict keys skipped)."""
+    model: Any = FlowConfig
+    for part in loc:
+        if isinstance(model, type) and issubclass(model, BaseModel) and part in model.model_fields:
+            model = model.model_fields[part].annotation
+        model = _unwrap(model)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model inside Optional[...] or dict[str, ...]."""
+    for arg in (typing.get_args(annotation) or ())[::-1]:
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return annotation
+
+
+def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Make ``data.path`` and a board file path absolute against the flow file's directory."""
+    raw = dict(raw)
+    data = raw.get("data")
+    if isinstance(data, dict) and isinstance(data.get("path"), str):
+        raw["data"] = {**data, "path": str((base / data["path"]).resolve())}
+    board = raw.get("board")
+    if isinstance(board, str) and board.endswith((".yaml", ".yml")):
+        raw["board"] = str((base / board).resolve())
+    return raw

@@ -1,0 +1,72 @@
+"""``hwcompress doctor``: library versions, external tools, and what this machine can do with them."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwcompress import __version__
+from hwcompress.tools import Toolchain, pynq_installed
+
+PACKAGES = ("torch", "brevitas", "qonnx", "finn-plus", "onnx", "onnxruntime", "numpy")
+
+
+@dataclass(frozen=True)
+class Capability:
+    what: str
+    ok: bool
+    why: str = ""
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed version of each package hwcompress relies on (None where missing)."""
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def finn_builder_works() -> str:
+    """'' when finn's builder imports here with the workarounds applied; else why not."""
+    from hwcompress.compile.finn_compat import prepare_finn
+
+    try:
+        prepare_finn(Path(tempfile.gettempdir()) / "hwcompress-finn-doctor")
+    except Exception as err:  # any import failure means the estimate path is broken
+        return f"{type(err).__name__}: {err}"
+    return ""
+
+
+def capabilities(tools: Toolchain, versions: dict[str, str | None], finn_problem: str) -> list[Capability]:
+    missing = [name for name in ("torch", "brevitas", "qonnx") if versions.get(name) is None]
+    train_why = f"{', '.join(missing)} not installed; run `make install`" if missing else ""
+    finn_why = "finn-plus not installed; run `make install`" if versions.get("finn-plus") is None else finn_problem
+    board_why = "" if tools.board_host else "no board configured (set HWCOMPRESS_BOARD_HOST=xilinx@<board address>)"
+    return [
+        Capability("training and QONNX export", not train_why, train_why),
+        Capability("FINN estimates and bit-exact simulation", not (train_why or finn_why), train_why or finn_why),
+        Capability("bitfile", tools.can_build_bitfile, tools.missing_for_bitfile),
+        Capability("board measurement", tools.board_host is not None, board_why),
+    ]
+
+
+def render(tools: Toolchain, versions: dict[str, str | None], caps: list[Capability]) -> list[str]:
+    lines = [f"hwcompress {__version__} (Python {platform.python_version()}, {platform.machine()})", "", "Libraries"]
+    lines += [f"  {name:<12} {version or 'not installed'}" for name, version in versions.items()]
+    lines += ["", "Tools"]
+    lines += [
+        f"  {'Vivado':<12} {tools.vivado or 'not found (set XILINX_VIVADO or put vivado on PATH)'}",
+        f"  {'Vitis HLS':<12} {tools.vitis_hls or 'not found (set XILINX_HLS or put vitis_hls on PATH)'}",
+        f"  {'Verilator':<12} {tools.verilator or 'not found (finn-plus simulates RTL with Vivado xsim only)'}",
+        f"  {'pynq':<12} {'installed' if pynq_installed() else 'not installed (needed on the board only)'}",
+        f"  {'board':<12} {tools.board_host or 'none configured'}",
+        "", "What works here",
+    ]
+    lines += [f"  {cap.what}: {'yes' if cap.ok else 'no — ' + cap.why}" for cap in caps]
+    return lines

@@ -1,0 +1,74 @@
+"""The model zoo: networks in Brevitas layers with per-layer bit widths.
+
+Example:
+    >>> from hwcompress.config import ModelConfig, QuantConfig
+    >>> net = build_model(ModelConfig(arch="tfc"), QuantConfig(), (1, 28, 28), 10)
+    >>> [layer.name for layer in layer_plan(ModelConfig(arch="tfc"), QuantConfig())]
+    ['fc0', 'fc1', 'fc2', 'out']
+
+How to add a topology: a module with the ``nn.Module``, an ``Arch`` member in ``config.py`` and an entry
+in ``BUILDERS`` that turns the config into the module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from hwcompress.config import Arch, ModelConfig, QuantConfig
+from hwcompress.errors import ConfigError
+from hwcompress.models.mlp import QuantMLP
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One compute layer as the config sees it: its name and bits."""
+
+    name: str
+    weight_bits: int
+    act_bits: int | None
+
+
+def layer_plan(model: ModelConfig, quant: QuantConfig) -> list[LayerSpec]:
+    """The compute layers of ``model`` with their resolved bits; checks ``quant.layers`` names.
+
+    Raises:
+        ConfigError: a per-layer override names a layer the model does not have.
+    """
+    names = [f"fc{i}" for i in range(len(model.hidden_widths))] + ["out"]
+    unknown = sorted(set(quant.layers) - set(names))
+    if unknown:
+        raise ConfigError(f"quant.layers names unknown layer(s) {unknown}; this model's layers: {names}")
+    if "out" in quant.layers and quant.layers["out"].act_bits is not None:
+        raise ConfigError("quant.layers.out.act_bits: the output layer has no activation; remove it")
+    return [
+        LayerSpec(name, quant.weight_bits_of(name), None if name == "out" else quant.act_bits_of(name))
+        for name in names
+    ]
+
+
+def _build_mlp(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    plan = layer_plan(model, quant)
+    return QuantMLP(
+        input_shape,
+        model.hidden_widths,
+        num_classes,
+        weight_bits=[layer.weight_bits for layer in plan],
+        act_bits=[layer.act_bits for layer in plan[:-1]],  # type: ignore[misc]
+        dropout=model.dropout,
+    )
+
+
+BUILDERS: dict[Arch, Callable[[ModelConfig, QuantConfig, tuple[int, ...], int], nn.Module]] = {
+    Arch.MLP: _build_mlp,
+    Arch.TFC: _build_mlp,
+    Arch.SFC: _build_mlp,
+    Arch.LFC: _build_mlp,
+}
+
+
+def build_model(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    """A fresh, randomly initialised network for ``model`` with ``quant``'s bits."""
+    return BUILDERS[model.arch](model, quant, input_shape, num_classes)

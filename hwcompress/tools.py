@@ -1,0 +1,53 @@
+"""The Xilinx tools and the board this machine can reach, detected once by the CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """Paths of the external tools (None where missing) and the board's SSH address."""
+
+    vivado: Path | None = None
+    vitis_hls: Path | None = None
+    verilator: Path | None = None
+    board_host: str | None = None
+
+    @classmethod
+    def detect(cls, environ: Mapping[str, str]) -> Toolchain:
+        """Look on PATH and under $XILINX_VIVADO / $XILINX_HLS; the board from $HWCOMPRESS_BOARD_HOST."""
+        path = environ.get("PATH", "")
+
+        def find(name: str, home_var: str | None = None) -> Path | None:
+            home = environ.get(home_var, "") if home_var else ""
+            for directory in ([f"{home}/bin"] if home else []) + [path]:
+                found = shutil.which(name, path=directory)
+                if found:
+                    return Path(found)
+            return None
+
+        return cls(
+            vivado=find("vivado", "XILINX_VIVADO"),
+            vitis_hls=find("vitis_hls", "XILINX_HLS"),
+            verilator=find("verilator"),
+            board_host=environ.get("HWCOMPRESS_BOARD_HOST") or None,
+        )
+
+    @property
+    def can_build_bitfile(self) -> bool:
+        return self.vivado is not None and self.vitis_hls is not None
+
+    @property
+    def missing_for_bitfile(self) -> str:
+        missing = [name for name, tool in (("Vivado", self.vivado), ("Vitis HLS", self.vitis_hls)) if tool is None]
+        return " and ".join(missing) + " not found" if missing else ""
+
+
+def pynq_installed() -> bool:
+    """Whether the pynq package is importable (without importing it)."""
+    return importlib.util.find_spec("pynq") is not None
