@@ -20,8 +20,11 @@ console = Console(highlight=False)
 _state = {"debug": False}
 
 FLOW = click.argument("flow", type=click.Path(dir_okay=False, path_type=Path))
-RUNS_DIR = click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path),
-                        help="Write runs here instead of the flow's outputs.dir.")
+RUNS_DIR = click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write runs here instead of the flow's outputs.dir.",
+)
 
 
 def _environment():
@@ -62,8 +65,9 @@ def _run(flow_path: Path, until: str | None, force: tuple[str, ...], runs_dir: P
     flow = _load(flow_path, runs_dir)
     stages = stages_until(until)
     console.print(f"[bold]{flow.name}[/bold]: {' → '.join(s.name for s in stages)}  (run dir {run_dir_of(flow)})")
-    results = run_stages(flow, stages, _environment(), force=force,
-                         reporter=ConsoleReporter(console), log=console.print)
+    results = run_stages(
+        flow, stages, _environment(), force=force, reporter=ConsoleReporter(console), log=console.print
+    )
     table = Table(title=f"{flow.name}", title_justify="left")
     for column in ("stage", "status", "seconds", "results"):
         table.add_column(column)
@@ -116,8 +120,18 @@ def boards() -> None:
         table.add_column(column, justify="right" if column in {"LUT", "FF", "BRAM18", "DSP", "URAM"} else "left")
     for board in all_boards().values():
         r = board.resources
-        table.add_row(board.name, board.finn_board, board.part, f"{r.lut:,}", f"{r.ff:,}", str(r.bram18),
-                      str(r.dsp), str(r.uram), f"{board.clock_mhz:g} MHz", board.shell_flow.value)
+        table.add_row(
+            board.name,
+            board.finn_board,
+            board.part,
+            f"{r.lut:,}",
+            f"{r.ff:,}",
+            str(r.bram18),
+            str(r.dsp),
+            str(r.uram),
+            f"{board.clock_mhz:g} MHz",
+            board.shell_flow.value,
+        )
     console.print(table)
 
 
@@ -147,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         return 1
     except KeyboardInterrupt:
-        click.echo("interrupted: finished stages and the last checkpoint are kept; "
-                   "run the same command again to resume", err=True)
+        click.echo(
+            "interrupted: finished stages and the last checkpoint are kept; run the same command again to resume",
+            err=True,
+        )
         return 130
     except HwcompressError as err:
         if _state["debug"]:

@@ -66,7 +66,8 @@ def render(tools: Toolchain, versions: dict[str, str | None], caps: list[Capabil
         f"  {'Verilator':<12} {tools.verilator or 'not found (finn-plus simulates RTL with Vivado xsim only)'}",
         f"  {'pynq':<12} {'installed' if pynq_installed() else 'not installed (needed on the board only)'}",
         f"  {'board':<12} {tools.board_host or 'none configured'}",
-        "", "What works here",
+        "",
+        "What works here",
     ]
     lines += [f"  {cap.what}: {'yes' if cap.ok else 'no — ' + cap.why}" for cap in caps]
     return lines

@@ -161,15 +161,18 @@ def run_stages(
         began = time.perf_counter()
         output = stage.run(ctx)
         seconds = time.perf_counter() - began
-        write_json(stage_dir / MANIFEST, {
-            "stage": stage.name,
-            "hwcompress": __version__,
-            "config_hash": cfg_hash,
-            "inputs": inputs,
-            "outputs": {name: sha256_file(stage_dir / name) for name in output.files},
-            "started": started.isoformat(timespec="seconds"),
-            "seconds": round(seconds, 3),
-            "summary": output.summary,
-        })
+        write_json(
+            stage_dir / MANIFEST,
+            {
+                "stage": stage.name,
+                "hwcompress": __version__,
+                "config_hash": cfg_hash,
+                "inputs": inputs,
+                "outputs": {name: sha256_file(stage_dir / name) for name in output.files},
+                "started": started.isoformat(timespec="seconds"),
+                "seconds": round(seconds, 3),
+                "summary": output.summary,
+            },
+        )
         results.append(StageResult(stage.name, True, seconds, output.summary))
     return results

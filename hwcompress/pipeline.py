@@ -7,8 +7,13 @@ from hwcompress.flow import Stage
 from hwcompress.train.stage import train_stage
 
 STAGES: tuple[Stage, ...] = (
-    Stage(1, "train", train_stage, ("data", "model", "quant", "train"),
-          description="quantization-aware training (Brevitas)"),
+    Stage(
+        1,
+        "train",
+        train_stage,
+        ("data", "model", "quant", "train"),
+        description="quantization-aware training (Brevitas)",
+    ),
 )
 
 

@@ -23,12 +23,17 @@ class ConsoleReporter:
             self.console.print(f"resuming after epoch {first_epoch} from the last checkpoint")
         if self.console.is_terminal and first_epoch < epochs:
             self._progress = Progress(
-                TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
-                MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}"),
-                TimeElapsedColumn(), console=self.console, transient=True,
+                TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
             )
-            self._task = self._progress.add_task("train", total=batches, epoch=first_epoch + 1,
-                                                 epochs=epochs, loss=0.0, acc=0.0)
+            self._task = self._progress.add_task(
+                "train", total=batches, epoch=first_epoch + 1, epochs=epochs, loss=0.0, acc=0.0
+            )
             self._progress.start()
 
     def batch(self, epoch: int, done: int, loss: float, acc: float) -> None:

@@ -12,7 +12,7 @@ from hwcompress.data.dataset import ImageDataset
 from hwcompress.errors import DatasetError
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
+BATCHES = (*tuple(f"data_batch_{i}" for i in range(1, 6)), "test_batch")
 NEEDED = ("cifar-10-batches-py/data_batch_1..5", "cifar-10-batches-py/test_batch")
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
@@ -57,8 +57,17 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype")}
+    _ALLOWED = frozenset(
+        (core, name)
+        for core, name in (
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.numeric", "_frombuffer"),
+            ("numpy._core.numeric", "_frombuffer"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+        )
+    )
 
     def find_class(self, module: str, name: str):
         if (module, name) in self._ALLOWED:
@@ -73,7 +82,9 @@ def load_cifar10_dataset(directory: Path) -> ImageDataset:
     test_x, test_y = _read_batch(batches / "test_batch")
     return ImageDataset(
         name="cifar10",
-        train_x=np.concatenate([x for x, _ in train]), train_y=np.concatenate([y for _, y in train]),
-        test_x=test_x, test_y=test_y,
+        train_x=np.concatenate([x for x, _ in train]),
+        train_y=np.concatenate([y for _, y in train]),
+        test_x=test_x,
+        test_y=test_y,
         classes=CLASSES,
     )

@@ -60,22 +60,26 @@ class Splits:
         return len(self.classes)
 
 
-def split(data: ImageDataset, val_fraction: float, seed: int,
-          train_limit: int | None = None, test_limit: int | None = None) -> Splits:
+def split(
+    data: ImageDataset, val_fraction: float, seed: int, train_limit: int | None = None, test_limit: int | None = None
+) -> Splits:
     """Hold out a fixed, seeded validation share of the training data; optionally cap the sizes.
 
     The same seed always holds out the same images, whatever ``train_limit`` is.
     """
     order = np.random.default_rng(seed).permutation(len(data.train_x))
-    n_val = int(round(len(order) * val_fraction))
+    n_val = round(len(order) * val_fraction)
     val_idx, train_idx = order[:n_val], order[n_val:]
     if train_limit is not None:
         train_idx = train_idx[:train_limit]
     test_end = test_limit if test_limit is not None else len(data.test_x)
     return Splits(
         name=data.name,
-        train_x=data.train_x[train_idx], train_y=data.train_y[train_idx],
-        val_x=data.train_x[val_idx], val_y=data.train_y[val_idx],
-        test_x=data.test_x[:test_end], test_y=data.test_y[:test_end],
+        train_x=data.train_x[train_idx],
+        train_y=data.train_y[train_idx],
+        val_x=data.train_x[val_idx],
+        val_y=data.train_y[val_idx],
+        test_x=data.test_x[:test_end],
+        test_y=data.test_y[:test_end],
         classes=data.classes,
     )

@@ -18,11 +18,13 @@ def load_digits_dataset() -> ImageDataset:
     pixels = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
     labels = bunch.target.astype(np.int64)
     order = np.random.default_rng(1797).permutation(len(labels))
-    n_test = int(round(len(labels) * TEST_FRACTION))
+    n_test = round(len(labels) * TEST_FRACTION)
     test, train = order[:n_test], order[n_test:]
     return ImageDataset(
         name="digits",
-        train_x=pixels[train], train_y=labels[train],
-        test_x=pixels[test], test_y=labels[test],
+        train_x=pixels[train],
+        train_y=labels[train],
+        test_x=pixels[test],
+        test_y=labels[test],
         classes=tuple(str(d) for d in range(10)),
     )

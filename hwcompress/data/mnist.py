@@ -24,8 +24,18 @@ URLS = {
 
 CLASSES = {
     "mnist": tuple(str(d) for d in range(10)),
-    "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    "fashion-mnist": (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
 }
 
 NEEDED = tuple(f"{stem}.gz" for stem in FILES.values())
@@ -52,17 +62,19 @@ def download(name: str, directory: Path) -> bool:
 
 def load_idx_dataset(name: str, directory: Path) -> ImageDataset:
     """Read and check the four files: shapes, counts, labels in range."""
-    arrays = {key: read_idx(_find(directory, stem), 3 if key.endswith("x") else 1)  # type: ignore[arg-type]
-              for key, stem in FILES.items()}
+    arrays = {
+        key: read_idx(_find(directory, stem), 3 if key.endswith("x") else 1)  # type: ignore[arg-type]
+        for key, stem in FILES.items()
+    }
     for part in ("train", "test"):
         images, labels = arrays[f"{part}_x"], arrays[f"{part}_y"]
         if len(images) != len(labels):
-            raise DatasetError(
-                f"{directory}: {len(images)} {part} images but {len(labels)} labels; replace the files"
-            )
+            raise DatasetError(f"{directory}: {len(images)} {part} images but {len(labels)} labels; replace the files")
     return ImageDataset(
         name=name,
-        train_x=arrays["train_x"][:, None], train_y=arrays["train_y"].astype(np.int64),
-        test_x=arrays["test_x"][:, None], test_y=arrays["test_y"].astype(np.int64),
+        train_x=arrays["train_x"][:, None],
+        train_y=arrays["train_y"].astype(np.int64),
+        test_x=arrays["test_x"][:, None],
+        test_y=arrays["test_y"].astype(np.int64),
         classes=CLASSES[name],
     )

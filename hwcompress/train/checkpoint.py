@@ -40,6 +40,4 @@ def load_checkpoint(path: Path) -> Checkpoint:
         state = torch.load(path, map_location="cpu", weights_only=True)
         return Checkpoint(**state)
     except (RuntimeError, TypeError, EOFError, OSError) as err:
-        raise HwcompressError(
-            f"{path}: unreadable checkpoint ({err}); delete it to start the stage afresh"
-        ) from None
+        raise HwcompressError(f"{path}: unreadable checkpoint ({err}); delete it to start the stage afresh") from None

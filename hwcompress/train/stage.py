@@ -26,8 +26,10 @@ def train_stage(ctx: StageContext) -> StageOutput:
     data = load_splits(flow.data, ctx.env.search)
     torch.manual_seed(flow.train.seed)
     model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
-    ctx.log(f"{flow.model.arch} on {data.name}: {len(data.train_x)} train / {len(data.val_x)} val / "
-            f"{len(data.test_x)} test images, {sum(p.numel() for p in model.parameters()):,} parameters")
+    ctx.log(
+        f"{flow.model.arch} on {data.name}: {len(data.train_x)} train / {len(data.val_x)} val / "
+        f"{len(data.test_x)} test images, {sum(p.numel() for p in model.parameters()):,} parameters"
+    )
     history = fit(model, data, flow.train, ctx.stage_dir / CHECKPOINT_FILE, ctx.config_hash, ctx.reporter)
     test_acc = accuracy(model, data.test_x, data.test_y)
     buffer = io.BytesIO()
@@ -44,8 +46,11 @@ def train_stage(ctx: StageContext) -> StageOutput:
     write_json(ctx.stage_dir / INFO_FILE, info)
     return StageOutput(
         files=(MODEL_FILE, INFO_FILE),
-        summary={"accuracy.torch": test_acc, "accuracy.val": history[-1].val_acc,
-                 "seconds_per_epoch": sum(r.seconds for r in history) / len(history)},
+        summary={
+            "accuracy.torch": test_acc,
+            "accuracy.val": history[-1].val_acc,
+            "seconds_per_epoch": sum(r.seconds for r in history) / len(history),
+        },
     )
 
 
