@@ -22,6 +22,7 @@ demo: install
 	$(BIN)/hwcompress run flows/quickstart.yaml
 
 test: install
+	$(BIN)/ruff check hwcompress tests bench
 	$(BIN)/python -m pytest -q
 
 test-all: install

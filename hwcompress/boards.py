@@ -63,7 +63,7 @@ def load_board_file(path: Path) -> Board:
     try:
         return Board.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(f"{path}: {describe_validation_error(err)}") from None
+        raise ConfigError(f"{path}: {describe_validation_error(err, Board)}") from None
 
 
 @cache

@@ -17,6 +17,8 @@ from hwcompress import __version__
 from hwcompress.errors import HwcompressError
 
 console = Console(highlight=False)
+if not console.is_terminal:  # logs and pipes: do not squeeze tables into 80 columns
+    console.width = 200
 _state = {"debug": False}
 
 FLOW = click.argument("flow", type=click.Path(dir_okay=False, path_type=Path))

@@ -186,15 +186,18 @@ def parse_flow(raw: dict[str, Any], source: str = "<flow>") -> FlowConfig:
         raise ConfigError(f"{source}: {describe_validation_error(err)}") from None
 
 
-def describe_validation_error(err: ValidationError) -> str:
-    """The first error of ``err`` as one phrase; an unknown key gets the closest valid key."""
-    errors = err.errors()
+def describe_validation_error(err: ValidationError, root: type[BaseModel] | None = None) -> str:
+    """The first error of ``err`` as one phrase; an unknown key gets the closest valid key of ``root``'s schema.
+
+    Unknown keys come first: a misspelt required key also shows up as missing, and the misspelling is the news.
+    """
+    errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     loc = tuple(str(part) for part in first["loc"])
     dotted = ".".join(loc)
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     if first["type"] == "extra_forbidden":
-        valid = _field_names_at(loc[:-1])
+        valid = _field_names_at(root or FlowConfig, loc[:-1])
         close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
         prefix = ".".join(loc[:-1])
         hint = (
@@ -211,9 +214,9 @@ def describe_validation_error(err: ValidationError) -> str:
     return f"{where}{message}{got}{more}"
 
 
-def _field_names_at(loc: tuple[str, ...]) -> list[str]:
-    """Field names of the model reached from FlowConfig by following ``loc`` (dict keys skipped)."""
-    model: Any = FlowConfig
+def _field_names_at(root: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
+    """Field names of the model reached from ``root`` by following ``loc`` (dict keys skipped)."""
+    model: Any = root
     for part in loc:
         if isinstance(model, type) and issubclass(model, BaseModel) and part in model.model_fields:
             model = model.model_fields[part].annotation

@@ -66,6 +66,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
             ("numpy._core.numeric", "_frombuffer"),
             ("numpy", "ndarray"),
             ("numpy", "dtype"),
+            ("_codecs", "encode"),  # how Python 3 pickles bytes at protocol 2
         )
     )
 

@@ -40,4 +40,4 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
         raise DatasetError(
             f"{path}: truncated or padded: {len(data)} bytes, header promises {expected}; replace the file"
         )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+    return np.frombuffer(bytearray(data), dtype=np.uint8, offset=header).reshape(shape)  # writable copy

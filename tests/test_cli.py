@@ -1,0 +1,76 @@
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, tiny_flow
+
+
+def test_import_is_lean():
+    code = "import hwcompress, hwcompress.cli, sys; print(*(m in sys.modules for m in ('finn', 'pynq', 'torch')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False", "False"]
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["train"], ["boards"], ["doctor"]])
+def test_help_everywhere(run_cli, command):
+    result = run_cli(*command, "--help")
+    assert result.returncode == 0 and "Usage: hwcompress" in result.stdout
+
+
+def test_boards_lists_every_board_with_its_part(run_cli):
+    result = run_cli("boards")
+    assert result.returncode == 0
+    for text in ("pynq-z2", "xc7z020clg400-1", "53,200", "kv260", "xck26-sfvc784-2LV-c", "zcu104", "ultra96-v2"):
+        assert text in result.stdout
+
+
+def test_doctor_reports_versions_and_what_works(run_cli):
+    result = run_cli("doctor", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for text in ("torch", "2.13.0", "brevitas", "0.13.4", "qonnx", "1.0.0", "finn-plus", "1.6.1", "onnx"):
+        assert text in result.stdout
+    assert "FINN estimates and bit-exact simulation: yes" in result.stdout
+    assert "bitfile: no — Vivado and Vitis HLS not found" in result.stdout
+
+
+def one_line_error(result) -> str:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    return lines[0]
+
+
+def test_misspelt_key_fails_with_one_line_naming_it(run_cli, write_flow):
+    path = write_flow({**tiny_flow(), "train": {"epohcs": 3}})
+    line = one_line_error(run_cli("train", str(path)))
+    assert line == f"error: {path}: unknown key 'train.epohcs'; did you mean 'train.epochs'?"
+
+
+def test_missing_dataset_fails_with_one_line_saying_where_to_put_it(run_cli, write_flow, cli_env):
+    path = write_flow(tiny_flow(data={"name": "cifar10", "download": False}))
+    result = run_cli("train", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: dataset 'cifar10' not found: put cifar-10-batches-py/data_batch_1..5")
+    assert f"{cli_env['HWCOMPRESS_CACHE']}/cifar10" in line
+
+
+def test_debug_shows_the_traceback(run_cli, write_flow):
+    path = write_flow({**tiny_flow(), "train": {"epohcs": 3}})
+    result = run_cli("--debug", "train", str(path))
+    assert result.returncode != 0 and "Traceback" in result.stderr and "ConfigError" in result.stderr
+
+
+def test_train_command_trains_and_a_rerun_skips(run_cli, write_flow, tmp_path):
+    path = write_flow(tiny_flow(train={"epochs": 3}))
+    first = run_cli("train", str(path))
+    assert first.returncode == 0, first.stderr
+    assert "epoch 3/3" in first.stdout and (tmp_path / "runs" / "tiny" / "01-train" / "model.pt").exists()
+    second = run_cli("run", str(path))
+    assert second.returncode == 0 and "up to date, skipped" in second.stdout
+
+
+def test_quickstart_flow_is_shipped():
+    assert (REPO / "flows" / "quickstart.yaml").exists()

@@ -1,0 +1,74 @@
+import os
+import signal
+import subprocess
+import time
+
+import torch
+
+from hwcompress.config import parse_flow
+from hwcompress.data import SearchPath, load_splits
+from hwcompress.models import build_model
+from hwcompress.train import accuracy, fit
+from hwcompress.train.checkpoint import load_checkpoint
+from tests.conftest import HWCOMPRESS, tiny_flow
+
+
+def test_qat_learns_digits_well_above_chance(tmp_path):
+    flow = parse_flow(tiny_flow(train={"epochs": 5}))
+    data = load_splits(flow.data, SearchPath())
+    torch.manual_seed(0)
+    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
+    history = fit(model, data, flow.train, tmp_path / "ckpt.pt", "hash")
+    assert len(history) == 5 and history[-1].loss < history[0].loss
+    assert accuracy(model, data.test_x, data.test_y) > 0.8
+    assert load_checkpoint(tmp_path / "ckpt.pt").epoch == 5
+
+
+def test_checkpoint_of_another_config_is_not_resumed(tmp_path):
+    flow = parse_flow(tiny_flow(train={"epochs": 1}))
+    data = load_splits(flow.data, SearchPath())
+    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
+    fit(model, data, flow.train, tmp_path / "ckpt.pt", "old-config")
+    history = fit(model, data, flow.train, tmp_path / "ckpt.pt", "new-config")
+    assert [h.epoch for h in history] == [1]
+    assert load_checkpoint(tmp_path / "ckpt.pt").config_hash == "new-config"
+
+
+def _state(path):
+    return torch.load(path, weights_only=True)
+
+
+def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path, write_flow, cli_env):
+    epochs = 40
+    flow = tiny_flow(train={"epochs": epochs})
+    flow_path = write_flow(flow)
+
+    def train(runs: str, wait: bool = True):
+        args = [str(HWCOMPRESS), "train", str(flow_path), "--runs-dir", str(tmp_path / runs)]
+        proc = subprocess.Popen(args, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if wait:
+            out, _ = proc.communicate(timeout=300)
+            assert proc.returncode == 0, out
+            return out
+        return proc
+
+    train("straight")
+
+    proc = train("killed", wait=False)
+    checkpoint = tmp_path / "killed" / "tiny" / "01-train" / "checkpoint.pt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stopped_at = load_checkpoint(checkpoint).epoch
+    assert 1 <= stopped_at < epochs, "the run must have been killed part-way"
+    assert not (checkpoint.parent / "manifest.json").exists()
+
+    out = train("killed")
+    assert f"resuming after epoch {stopped_at}" in out
+    straight = _state(tmp_path / "straight" / "tiny" / "01-train" / "model.pt")
+    resumed = _state(checkpoint.parent / "model.pt")
+    assert straight.keys() == resumed.keys()
+    for name in straight:
+        assert torch.equal(straight[name], resumed[name]), name
