@@ -160,9 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as err:
         err.show()
         return err.exit_code
-    except click.exceptions.Abort:
-        return 1
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click reports Ctrl-C as Abort
         click.echo(
             "interrupted: finished stages and the last checkpoint are kept; run the same command again to resume",
             err=True,

@@ -69,6 +69,19 @@ BUILDERS: dict[Arch, Callable[[ModelConfig, QuantConfig, tuple[int, ...], int], 
 }
 
 
+def describe_layers(net: nn.Module, model: ModelConfig, quant: QuantConfig) -> list[str]:
+    """One short phrase per compute layer, e.g. ``fc0 784->64 w2 a2``."""
+    shapes = {
+        name.rsplit(".", 1)[-1]: module for name, module in net.named_modules() if hasattr(module, "out_features")
+    }
+    phrases = []
+    for layer in layer_plan(model, quant):
+        module = shapes[layer.name]
+        acts = f" a{layer.act_bits}" if layer.act_bits else ""
+        phrases.append(f"{layer.name} {module.in_features}->{module.out_features} w{layer.weight_bits}{acts}")
+    return phrases
+
+
 def build_model(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     """A fresh, randomly initialised network for ``model`` with ``quant``'s bits."""
     return BUILDERS[model.arch](model, quant, input_shape, num_classes)

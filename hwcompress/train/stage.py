@@ -13,7 +13,7 @@ from torch import nn
 from hwcompress.data import load_splits
 from hwcompress.fileio import write_bytes, write_json
 from hwcompress.flow import StageContext, StageOutput
-from hwcompress.models import build_model
+from hwcompress.models import build_model, describe_layers
 from hwcompress.train.loop import accuracy, fit
 
 MODEL_FILE = "model.pt"
@@ -30,6 +30,7 @@ def train_stage(ctx: StageContext) -> StageOutput:
         f"{flow.model.arch} on {data.name}: {len(data.train_x)} train / {len(data.val_x)} val / "
         f"{len(data.test_x)} test images, {sum(p.numel() for p in model.parameters()):,} parameters"
     )
+    ctx.log("layers: " + ", ".join(describe_layers(model, flow.model, flow.quant)))
     history = fit(model, data, flow.train, ctx.stage_dir / CHECKPOINT_FILE, ctx.config_hash, ctx.reporter)
     test_acc = accuracy(model, data.test_x, data.test_y)
     buffer = io.BytesIO()

@@ -72,3 +72,21 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path
     assert straight.keys() == resumed.keys()
     for name in straight:
         assert torch.equal(straight[name], resumed[name]), name
+
+
+def test_ctrl_c_stops_with_one_line_and_keeps_the_checkpoint(tmp_path, write_flow, cli_env):
+    flow_path = write_flow(tiny_flow(train={"epochs": 200}))
+    args = [str(HWCOMPRESS), "train", str(flow_path), "--runs-dir", str(tmp_path / "runs")]
+    proc = subprocess.Popen(args, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    checkpoint = tmp_path / "runs" / "tiny" / "01-train" / "checkpoint.pt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == [
+        "interrupted: finished stages and the last checkpoint are kept; run the same command again to resume"
+    ]
+    assert 1 <= load_checkpoint(checkpoint).epoch < 200
+    assert not list(checkpoint.parent.glob(".*.tmp")), "no half-written file may be left behind"
