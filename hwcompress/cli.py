@@ -62,28 +62,25 @@ def _load(flow_path: Path, runs_dir: Path | None):
 def _run(flow_path: Path, until: str | None, force: tuple[str, ...], runs_dir: Path | None) -> None:
     from hwcompress.flow import run_dir_of, run_stages
     from hwcompress.pipeline import stages_until
+    from hwcompress.summary import summary_lines
     from hwcompress.ui import ConsoleReporter
 
     flow = _load(flow_path, runs_dir)
     stages = stages_until(until)
-    console.print(f"[bold]{flow.name}[/bold]: {' → '.join(s.name for s in stages)}  (run dir {run_dir_of(flow)})")
+    run_dir = run_dir_of(flow)
+    console.print(f"[bold]{flow.name}[/bold]: {' → '.join(s.name for s in stages)}  (run dir {run_dir})")
     results = run_stages(
         flow, stages, _environment(), force=force, reporter=ConsoleReporter(console), log=console.print
     )
-    table = Table(title=f"{flow.name}", title_justify="left")
-    for column in ("stage", "status", "seconds", "results"):
-        table.add_column(column)
-    for result in results:
-        numbers = "  ".join(f"{k} {_fmt(v)}" for k, v in result.summary.items())
-        table.add_row(result.name, "ran" if result.ran else "skipped", f"{result.seconds:.1f}", numbers)
-    console.print(table)
-    console.print(f"outputs: {run_dir_of(flow)}")
-
-
-def _fmt(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}" if value < 10 else f"{value:,.1f}"
-    return str(value)
+    console.print()
+    for line in summary_lines(flow.name, results, run_dir):
+        console.print(line, markup=False)
+    mismatches = next((r.summary.get("verify.mismatches") for r in results if r.name == "verify"), 0)
+    if mismatches:
+        raise HwcompressError(
+            f"verification failed: the accelerator's outputs differ from the model's on {mismatches} test images; "
+            f"see {run_dir / 'report.md'}"
+        )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

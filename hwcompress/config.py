@@ -133,9 +133,42 @@ class TrainConfig(StrictModel):
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
 
 
+Share = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+class Utilization(StrictModel):
+    """The share of each board resource a design may use (the shell and routing need the rest)."""
+
+    lut: Share = 0.85
+    ff: Share = 1.0
+    bram18: Share = 1.0
+    dsp: Share = 1.0
+    uram: Share = 1.0
+
+
 class TargetConfig(StrictModel):
     fps: float = Field(100_000, gt=0, description="Target throughput FINN folds the design for.")
     clock_mhz: float | None = Field(None, gt=0, description="Clock; default: the board's.")
+    max_utilization: Utilization = Field(Utilization(), description="Board-fit ceilings per resource.")
+
+
+class BitfileMode(StrEnum):
+    AUTO = "auto"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+class CompileConfig(StrictModel):
+    bitfile: BitfileMode = Field(
+        BitfileMode.AUTO, description="auto: synthesize where Vivado and Vitis HLS exist; always: fail without them."
+    )
+    folding_config: Path | None = Field(None, description="A FINN folding JSON; default: folded for target.fps.")
+    finn_verify_samples: int = Field(5, ge=0, description="Golden samples for FINN's own verify steps (0: none).")
+
+
+class VerifyConfig(StrictModel):
+    export_samples: int | None = Field(None, ge=1, description="Test images in the export check; default: all.")
+    samples: int | None = Field(None, ge=1, description="Test images run on the dataflow graph; default: all.")
 
 
 class OutputsConfig(StrictModel):
@@ -153,6 +186,8 @@ class FlowConfig(StrictModel):
     train: TrainConfig = TrainConfig()
     board: str = Field("pynq-z2", description="A board name from boards/ or a path to a board file.")
     target: TargetConfig = TargetConfig()
+    compile: CompileConfig = CompileConfig()
+    verify: VerifyConfig = VerifyConfig()
     outputs: OutputsConfig = OutputsConfig()
 
 
@@ -235,7 +270,7 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Make ``data.path`` and a board file path absolute against the flow file's directory."""
+    """Make ``data.path``, a board file and a folding file absolute against the flow file's directory."""
     raw = dict(raw)
     data = raw.get("data")
     if isinstance(data, dict) and isinstance(data.get("path"), str):
@@ -243,4 +278,10 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     board = raw.get("board")
     if isinstance(board, str) and board.endswith((".yaml", ".yml")):
         raw["board"] = str((base / board).resolve())
+    compile_section = raw.get("compile")
+    if isinstance(compile_section, dict) and isinstance(compile_section.get("folding_config"), str):
+        raw["compile"] = {
+            **compile_section,
+            "folding_config": str((base / compile_section["folding_config"]).resolve()),
+        }
     return raw

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -63,3 +64,18 @@ def sha256_json(obj: Any) -> str:
     """The hex SHA-256 of ``obj``'s canonical JSON (sorted keys, no whitespace)."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def save_onnx(model: Any, path: str | os.PathLike[str]) -> None:
+    """Save an ONNX ModelWrapper (or ModelProto) atomically."""
+    proto = getattr(model, "model", model)
+    write_bytes(path, proto.SerializeToString())
+
+
+def write_npy(path: str | os.PathLike[str], array: Any) -> None:
+    """Save a NumPy array atomically."""
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    write_bytes(path, buffer.getvalue())

@@ -6,16 +6,25 @@
   step succeeded: a placeholder is set when no Vivado exists.
 - FINN finds its build directory through its settings; FINN_BUILD_DIR alone is enough to build them
   without writing ``~/.finn/settings.yaml``.
+- In a fresh process the HW op modules must be imported before executing a HW-layer graph, or ONNX Runtime
+  fails on the domain of FINN's Reshape op.
+- Specialized nodes (``MVAU_hls``, ``Thresholding_rtl``, ...) execute only through cppsim/rtlsim, which need
+  Vitis HLS or Vivado. Renamed back to their generic op type and domain they execute FINN's Python model of
+  the layer, which checks data types and bit widths (not the generated HLS/RTL).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from types import ModuleType
 
 #: Stands in for XILINX_VIVADO where no Vivado exists; never used to find a tool.
 NO_VIVADO = "/nonexistent/no-vivado"
+
+GENERIC_DOMAIN = "finn.custom_op.fpgadataflow"
+SPECIALIZED_SUFFIXES = ("_hls", "_rtl")
 
 
 def prepare_finn(build_dir: Path, vivado_present: bool = False) -> ModuleType:
@@ -35,4 +44,22 @@ def prepare_finn(build_dir: Path, vivado_present: bool = False) -> ModuleType:
         finn.xsi.SimEngine = None
     import finn.builder.build_dataflow as build_dataflow
 
+    import_hw_ops()
     return build_dataflow
+
+
+def import_hw_ops() -> None:
+    """Register FINN's HW ops (and their ONNX domains) in this process."""
+    import finn.custom_op.fpgadataflow.hls
+    import finn.custom_op.fpgadataflow.rtl  # noqa: F401
+
+
+def generic_layers(model):
+    """A copy of a FINN HW-layer model whose specialized nodes are renamed to their generic op and domain."""
+    model = copy.deepcopy(model)
+    for node in model.graph.node:
+        for suffix in SPECIALIZED_SUFFIXES:
+            if node.op_type.endswith(suffix) and node.domain.startswith(GENERIC_DOMAIN + "."):
+                node.op_type = node.op_type.removesuffix(suffix)
+                node.domain = GENERIC_DOMAIN
+    return model

@@ -1,0 +1,126 @@
+"""Run the FINN builder (finn-plus) on a QONNX model for a board and a target."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwcompress.boards import Board
+from hwcompress.compile.finn_compat import prepare_finn
+from hwcompress.compile.steps import HOST_TAIL_FILE, plan_steps
+from hwcompress.config import CompileConfig, TargetConfig
+from hwcompress.errors import HwcompressError
+from hwcompress.tools import Toolchain
+
+#: The model FINN's estimates describe: the dataflow partition after folding and bit-width minimization.
+ACCELERATOR_STEP = "step_minimize_bit_width"
+
+
+@dataclass(frozen=True)
+class FinnBuild:
+    """Where a finished FINN build put things."""
+
+    output_dir: Path
+    bitfile: bool
+
+    @property
+    def reports(self) -> Path:
+        return self.output_dir / "report"
+
+    @property
+    def accelerator_model(self) -> Path:
+        return self.output_dir / "intermediate_models" / f"{ACCELERATOR_STEP}.onnx"
+
+    @property
+    def parent_model(self) -> Path:
+        return self.output_dir / "intermediate_models" / "dataflow_parent.onnx"
+
+    @property
+    def host_tail(self) -> list[dict]:
+        return json.loads((self.output_dir / HOST_TAIL_FILE).read_text())
+
+    def finn_verify_results(self) -> dict[str, bool]:
+        """FINN's own verify steps: step name -> every golden sample passed."""
+        results: dict[str, bool] = {}
+        for path in sorted((self.output_dir / "verification_output").glob("verify_*_*.npy")):
+            match = re.fullmatch(r"verify_(.+)_\d+_(SUCCESS|FAIL)", path.stem)
+            if match:
+                step, verdict = match.groups()
+                results[step] = results.get(step, True) and verdict == "SUCCESS"
+        return results
+
+
+def clock_mhz(board: Board, target: TargetConfig) -> float:
+    return target.clock_mhz or board.clock_mhz
+
+
+def run_finn(
+    model_path: Path,
+    output_dir: Path,
+    board: Board,
+    target: TargetConfig,
+    options: CompileConfig,
+    tools: Toolchain,
+    golden: tuple[np.ndarray, np.ndarray] | None = None,
+) -> FinnBuild:
+    """Build ``model_path`` for ``board`` at ``target``; FINN's verify steps use ``golden`` (inputs, outputs).
+
+    Raises:
+        HwcompressError: FINN stopped; the message carries FINN's own error line and the log's path.
+    """
+    build = prepare_finn(output_dir / "tmp", vivado_present=tools.can_build_bitfile)
+    from finn.builder import build_dataflow_config as bc
+
+    plan = plan_steps(options.bitfile, tools)
+    outputs = [bc.DataflowOutputType.ESTIMATE_REPORTS]
+    if plan.bitfile:
+        outputs += [bc.DataflowOutputType.BITFILE, bc.DataflowOutputType.PYNQ_DRIVER]
+        outputs += [bc.DataflowOutputType.DEPLOYMENT_PACKAGE]
+    verify = {}
+    if golden is not None and len(golden[0]):
+        np.save(output_dir / "golden_input.npy", golden[0].astype(np.float32))
+        np.save(output_dir / "golden_output.npy", golden[1].astype(np.float32))
+        verify = {
+            "verify_steps": [
+                bc.VerificationStepType.QONNX_TO_FINN_PYTHON,
+                bc.VerificationStepType.TIDY_UP_PYTHON,
+                bc.VerificationStepType.STREAMLINED_PYTHON,
+            ],
+            "verify_input_npy": str(output_dir / "golden_input.npy"),
+            "verify_expected_output_npy": str(output_dir / "golden_output.npy"),
+        }
+    cfg = bc.DataflowBuildConfig(
+        output_dir=str(output_dir),
+        synth_clk_period_ns=1000.0 / clock_mhz(board, target),
+        target_fps=max(1, round(target.fps)),
+        board=board.finn_board,
+        shell_flow_type=bc.ShellFlowType(board.shell_flow.value),
+        folding_config_file=str(options.folding_config) if options.folding_config else None,
+        generate_outputs=outputs,
+        steps=plan.steps,
+        save_intermediate_models=True,
+        **verify,
+    )
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        status = build.build_dataflow_cfg(str(model_path), cfg)
+    if status != 0:
+        raise HwcompressError(f"FINN failed: {_finn_error(output_dir, log.getvalue())} (log: {output_dir})")
+    return FinnBuild(output_dir=output_dir, bitfile=plan.bitfile)
+
+
+def _finn_error(output_dir: Path, console: str) -> str:
+    """FINN's own one-line reason, from its log file or console output."""
+    logfile = output_dir / "build_dataflow.log"
+    text = (logfile.read_text(errors="replace") if logfile.exists() else "") + "\n" + console
+    for marker in ("FINN ERROR:", "FINN INTERNAL COMPILER ERROR:", "Error", "error"):
+        lines = [line for line in text.splitlines() if marker in line]
+        if lines:
+            return lines[-1].split(marker, 1)[-1].strip() or lines[-1].strip()
+    return "see the log"

@@ -1,0 +1,1 @@
+"""QONNX export: Brevitas -> QONNX, cleanup, input datatype, and the torch-vs-QONNX check."""

@@ -1,0 +1,62 @@
+"""Does an estimated design fit the board, under the flow's utilisation ceilings?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hwcompress.boards import Board
+from hwcompress.config import Utilization
+from hwcompress.errors import HwcompressError
+from hwcompress.hw.estimate import Estimate
+
+RESOURCES = ("lut", "bram18", "uram", "dsp")  # FINN estimates no flip-flops
+
+
+class BoardFitError(HwcompressError):
+    """The design needs more of a resource than the board allows."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    resource: str
+    used: float
+    capacity: int
+    allowed: float
+
+    @property
+    def share(self) -> float:
+        return self.used / self.capacity if self.capacity else (0.0 if self.used == 0 else float("inf"))
+
+    @property
+    def fits(self) -> bool:
+        return self.used <= self.allowed
+
+
+def usage(estimate: Estimate, board: Board, ceiling: Utilization) -> list[Usage]:
+    """Each resource: used (estimate), the board's capacity, and what the ceiling allows."""
+    rows = []
+    for resource in RESOURCES:
+        capacity = getattr(board.resources, resource)
+        rows.append(Usage(resource, getattr(estimate, resource), capacity, capacity * getattr(ceiling, resource)))
+    return rows
+
+
+def check_fit(estimate: Estimate, board: Board, ceiling: Utilization) -> list[Usage]:
+    """The usage table; raises when any resource exceeds its ceiling.
+
+    Raises:
+        BoardFitError: one line with the numbers, e.g. "needs 61,200 LUT of 45,220 allowed on pynq-z2 ...".
+    """
+    rows = usage(estimate, board, ceiling)
+    over = [row for row in rows if not row.fits]
+    if over:
+        parts = [
+            f"{row.used:,.0f} {row.resource.upper()} of {row.allowed:,.0f} allowed "
+            f"({getattr(ceiling, row.resource):.0%} of {row.capacity:,})"
+            for row in over
+        ]
+        raise BoardFitError(
+            f"design does not fit {board.name}: needs {'; '.join(parts)} (FINN estimate); "
+            "lower target.fps, use fewer bits, or prune"
+        )
+    return rows

@@ -1,0 +1,47 @@
+"""The one-screen summary the CLI prints at the end of a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hwcompress.flow import StageResult
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2%}"
+
+
+def summary_lines(name: str, results: list[StageResult], run_dir: Path) -> list[str]:
+    """Key numbers from report.json when the report stage ran; otherwise each stage's headline numbers."""
+    stages = " · ".join(f"{r.name} {r.seconds:.1f} s{'' if r.ran else ' (skipped)'}" for r in results)
+    report_path = run_dir / "report.json"
+    if not any(r.name == "report" for r in results) or not report_path.exists():
+        lines = [f"{name}: {stages}"]
+        for result in results:
+            numbers = "  ".join(f"{k} {_fmt(v)}" for k, v in result.summary.items())
+            lines.append(f"  {result.name:<8} {numbers}")
+        lines.append(f"  outputs  {run_dir}")
+        return lines
+    report: dict[str, Any] = json.loads(report_path.read_text())
+    acc, ver, est, use, board = (report[k] for k in ("accuracy", "verify", "estimate", "utilization", "board"))
+    verdict = "bit-exact, 0 mismatches" if ver["bit_exact"] else f"{ver['mismatches']} MISMATCHES"
+    return [
+        f"{name} on {board['name']} ({board['part']}) at {est['clock_mhz']:g} MHz",
+        f"  accuracy      torch {_pct(acc['torch'])}   qonnx {_pct(acc['qonnx'])}   dataflow {_pct(acc['dataflow'])}"
+        f"   (simulated, {ver['samples']:,} test images)",
+        f"  verification  {verdict} of {ver['samples']:,} (simulated)",
+        "  resources     "
+        + "   ".join(f"{use[r]['used']:,.0f} {r.upper()} ({use[r]['share']:.1%})" for r in ("lut", "bram18", "dsp"))
+        + "   (estimate)",
+        f"  performance   {est['fps']:,.0f} frames/s, {est['latency_us']:.1f} µs latency (estimate)",
+        f"  stages        {stages}",
+        f"  report        {run_dir / 'report.md'}",
+    ]
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if value < 10 else f"{value:,.1f}"
+    return str(value)

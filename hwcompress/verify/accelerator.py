@@ -1,0 +1,66 @@
+"""Verify a compiled design: its dataflow graph on every given input, compared exactly with a reference."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwcompress.compile.accelerator import ACCELERATOR_FILE, PARENT_FILE, TAIL_FILE
+from hwcompress.errors import HwcompressError
+from hwcompress.verify.compare import compare, predictions
+from hwcompress.verify.dataflow_exec import Accelerator
+
+#: Samples also run one at a time through FINN's unchanged executor, to guard the batched execution.
+GUARD_SAMPLES = 8
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Simulated results: the accelerator's dataflow graph executed here, bit-exactly."""
+
+    samples: int
+    mismatches: int
+    first_mismatch: int | None
+    max_abs_int_diff: float
+    accuracy_dataflow: float | None
+    accuracy_reference: float | None
+    seconds: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def verify_compiled(
+    directory: Path, inputs: np.ndarray, reference: np.ndarray, labels: np.ndarray | None = None
+) -> Verification:
+    """Run the design in ``directory`` on ``inputs``; compare with ``reference`` outputs; score ``labels``.
+
+    Raises:
+        HwcompressError: the batched execution disagrees with FINN's per-sample execution (a bug here).
+    """
+    began = time.perf_counter()
+    accelerator = Accelerator.load(directory / PARENT_FILE, directory / ACCELERATOR_FILE)
+    tail = json.loads((directory / TAIL_FILE).read_text())
+    outputs = accelerator.execute(inputs)
+    guard = accelerator.execute_per_sample(inputs[:GUARD_SAMPLES])
+    if not np.array_equal(guard, outputs[:GUARD_SAMPLES]):
+        raise HwcompressError(
+            "batched dataflow execution disagrees with FINN's per-sample execution; "
+            "please report this with the flow (verify.samples can be lowered to run per sample)"
+        )
+    result = compare(outputs, reference, tail)
+    accuracy = None if labels is None else float((predictions(outputs, tail) == labels).mean())
+    ref_accuracy = None if labels is None else float((reference.reshape(len(reference), -1).argmax(1) == labels).mean())
+    return Verification(
+        samples=result.samples,
+        mismatches=result.mismatches,
+        first_mismatch=result.first_mismatch,
+        max_abs_int_diff=result.max_abs_int_diff,
+        accuracy_dataflow=accuracy,
+        accuracy_reference=ref_accuracy,
+        seconds=time.perf_counter() - began,
+    )

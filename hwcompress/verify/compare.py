@@ -1,0 +1,62 @@
+"""Exact comparison of the accelerator's integer outputs with a reference model's outputs.
+
+The accelerator ends in integers; the host tail (``compile.steps``) maps them to the model's outputs by an
+element-wise affine map T(y) = c * y + d. The reference outputs L (PyTorch, or QONNX for a foreign model)
+are mapped back with T's inverse in float64 and rounded: an integer reference for every output element.
+Verification then compares integers, exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwcompress.compile.steps import apply_host_tail
+
+#: A reference value further than this from an integer after inversion cannot be an integer accumulator.
+MAX_RESIDUAL = 0.25
+
+
+@dataclass(frozen=True)
+class Comparison:
+    samples: int
+    mismatches: int
+    max_abs_int_diff: float
+    max_residual: float
+    first_mismatch: int | None
+
+
+def reference_integers(reference: np.ndarray, tail: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Integer accelerator outputs implied by ``reference``, and each element's distance from an integer."""
+    zeros = np.zeros((1, *reference.shape[1:]))
+    offset = apply_host_tail(zeros, tail, np.float64)
+    slope = apply_host_tail(zeros + 1, tail, np.float64) - offset
+    if np.any(slope == 0):
+        raise ValueError("the host tail is not invertible")
+    exact = (reference.astype(np.float64) - offset) / slope
+    rounded = np.rint(exact)
+    return rounded, np.abs(exact - rounded)
+
+
+def compare(accelerator: np.ndarray, reference: np.ndarray, tail: list[dict]) -> Comparison:
+    """Count the samples whose accelerator output differs from the reference in any element."""
+    expected, residual = reference_integers(reference, tail)
+    n = len(accelerator)
+    flat_acc = accelerator.reshape(n, -1).astype(np.float64)
+    flat_ref = expected.reshape(n, -1)
+    row_residual = residual.reshape(n, -1).max(axis=1, initial=0.0)
+    bad = np.flatnonzero(np.any(flat_acc != flat_ref, axis=1) | (row_residual > MAX_RESIDUAL))
+    return Comparison(
+        samples=n,
+        mismatches=len(bad),
+        max_abs_int_diff=float(np.max(np.abs(flat_acc - flat_ref), initial=0.0)),
+        max_residual=float(row_residual.max(initial=0.0)),
+        first_mismatch=int(bad[0]) if len(bad) else None,
+    )
+
+
+def predictions(accelerator: np.ndarray, tail: list[dict]) -> np.ndarray:
+    """Class predictions from the accelerator's outputs: the host tail, then argmax (ties: lowest class)."""
+    logits = apply_host_tail(accelerator, tail)
+    return logits.reshape(len(logits), -1).argmax(axis=1)
