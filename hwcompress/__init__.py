@@ -1,6 +1,20 @@
 """hwcompress: hardware-aware compression and FPGA deployment (Brevitas QAT, pruning, QONNX, FINN).
 
 Importing this package is cheap: torch, finn and pynq load only when a stage needs them.
+
+Example:
+    >>> import hwcompress
+    >>> report = hwcompress.run("flows/quickstart.yaml")
+    >>> report = hwcompress.compile_model("model.onnx", board="pynq-z2", target_fps=10_000, inputs=x, labels=y)
 """
 
 __version__ = "0.1.0"
+__all__ = ["compile_model", "run"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from hwcompress import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'hwcompress' has no attribute {name!r}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -109,6 +110,95 @@ def train(flow: Path, force: bool, runs_dir: Path | None) -> None:
     _run(flow, "train", ("train",) if force else (), runs_dir)
 
 
+@cli.command("compile")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--board", default="pynq-z2", show_default=True, help="Board name or board .yaml file.")
+@click.option("--fps", "target_fps", type=float, default=100_000, show_default=True, help="Target throughput.")
+@click.option("--clock-mhz", type=float, help="Clock; default: the board's.")
+@click.option(
+    "--dataset",
+    type=click.Choice(["mnist", "fashion-mnist", "cifar10", "digits"]),
+    help="Verify on this dataset's test images (uint8 pixels, times --input-scale).",
+)
+@click.option("--data-path", type=click.Path(file_okay=False, path_type=Path), help="Directory of the dataset.")
+@click.option(
+    "--input-scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Multiply dataset pixels by this (1/255 for models trained on [0, 1] inputs).",
+)
+@click.option("--inputs", type=click.Path(dir_okay=False, path_type=Path), help="Inputs .npy (N, ...).")
+@click.option("--expected", type=click.Path(dir_okay=False, path_type=Path), help="Expected outputs .npy.")
+@click.option("--labels", type=click.Path(dir_okay=False, path_type=Path), help="Labels .npy for --inputs.")
+@click.option("--samples", type=int, help="Verify on the first N samples only.")
+@click.option("--input-datatype", help="FINN datatype of the model input, e.g. UINT8 for raw pixels.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+def compile_command(
+    model: Path,
+    board: str,
+    target_fps: float,
+    clock_mhz: float | None,
+    dataset: str | None,
+    data_path: Path | None,
+    input_scale: float,
+    inputs: Path | None,
+    expected: Path | None,
+    labels: Path | None,
+    samples: int | None,
+    input_datatype: str | None,
+    out: Path | None,
+) -> None:
+    """Compile your own QONNX MODEL for a board, verify it bit-exactly, and write a report."""
+    import numpy as np
+
+    from hwcompress.api import compile_model
+    from hwcompress.summary import report_lines
+
+    if (dataset is None) == (inputs is None):
+        raise HwcompressError("give either --dataset NAME or --inputs FILE.npy to verify the design on")
+    if dataset is not None:
+        from hwcompress.config import DataConfig
+        from hwcompress.data import load_dataset
+
+        data = load_dataset(DataConfig(name=dataset, path=data_path), _environment().search)
+        x, y = data.test_x.astype(np.float32) * np.float32(input_scale), data.test_y
+        ref = None
+    else:
+        x = _load_npy(inputs)
+        y = _load_npy(labels) if labels else None
+        ref = _load_npy(expected) if expected else None
+    if samples:
+        x, y, ref = x[:samples], None if y is None else y[:samples], None if ref is None else ref[:samples]
+    directory = out or Path("runs") / f"compile-{model.stem}"
+    report = compile_model(
+        model,
+        board=board,
+        target_fps=target_fps,
+        clock_mhz=clock_mhz,
+        inputs=x,
+        expected=ref,
+        labels=y,
+        input_datatype=input_datatype,
+        out_dir=directory,
+        environment=_environment(),
+    )
+    for line in report_lines(model.stem, report):
+        console.print(line, markup=False)
+    console.print(f"  report        {directory / 'report.md'}", markup=False)
+    if report["verify"]["mismatches"]:
+        raise HwcompressError(f"verification failed: {report['verify']['mismatches']} mismatching samples")
+
+
+def _load_npy(path: Path):
+    import numpy as np
+
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise HwcompressError(f"{path}: not a readable .npy file ({err})") from None
+
+
 @cli.command()
 def boards() -> None:
     """List the boards hwcompress knows, with their resources."""
@@ -152,6 +242,8 @@ def doctor() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and turns exceptions into one-line errors."""
+    if "--debug" not in (sys.argv[1:] if argv is None else argv):
+        warnings.simplefilter("ignore")  # third-party deprecation chatter; --debug shows it
     try:
         cli.main(args=argv, prog_name="hwcompress", standalone_mode=False)
     except click.ClickException as err:

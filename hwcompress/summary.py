@@ -25,19 +25,22 @@ def summary_lines(name: str, results: list[StageResult], run_dir: Path) -> list[
         lines.append(f"  outputs  {run_dir}")
         return lines
     report: dict[str, Any] = json.loads(report_path.read_text())
+    return [*report_lines(name, report), f"  stages        {stages}", f"  report        {run_dir / 'report.md'}"]
+
+
+def report_lines(name: str, report: dict[str, Any]) -> list[str]:
+    """The key numbers of a report, each with its kind."""
     acc, ver, est, use, board = (report[k] for k in ("accuracy", "verify", "estimate", "utilization", "board"))
     verdict = "bit-exact, 0 mismatches" if ver["bit_exact"] else f"{ver['mismatches']} MISMATCHES"
     return [
         f"{name} on {board['name']} ({board['part']}) at {est['clock_mhz']:g} MHz",
-        f"  accuracy      torch {_pct(acc['torch'])}   qonnx {_pct(acc['qonnx'])}   dataflow {_pct(acc['dataflow'])}"
-        f"   (simulated, {ver['samples']:,} test images)",
+        f"  accuracy      reference {_pct(acc['torch'])}   qonnx {_pct(acc['qonnx'])}   "
+        f"dataflow {_pct(acc['dataflow'])}   (simulated, {ver['samples']:,} samples)",
         f"  verification  {verdict} of {ver['samples']:,} (simulated)",
         "  resources     "
         + "   ".join(f"{use[r]['used']:,.0f} {r.upper()} ({use[r]['share']:.1%})" for r in ("lut", "bram18", "dsp"))
         + "   (estimate)",
         f"  performance   {est['fps']:,.0f} frames/s, {est['latency_us']:.1f} µs latency (estimate)",
-        f"  stages        {stages}",
-        f"  report        {run_dir / 'report.md'}",
     ]
 
 

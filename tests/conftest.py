@@ -66,3 +66,48 @@ def mnist_dir() -> Path:
     if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip("the shared MNIST copy is not present")
     return SHARED_MNIST
+
+
+@pytest.fixture(scope="session")
+def tiny_design(tmp_path_factory):
+    """One tiny trained MLP (digits), its QONNX export and its FINN design; tests only read it."""
+    import torch
+
+    from hwcompress.boards import get_board
+    from hwcompress.compile.accelerator import compile_qonnx
+    from hwcompress.config import parse_flow
+    from hwcompress.data import SearchPath, load_splits
+    from hwcompress.export.qonnx_export import export_qonnx_model
+    from hwcompress.fileio import save_onnx
+    from hwcompress.models import build_model
+    from hwcompress.tools import Toolchain
+    from hwcompress.train import fit, predict
+
+    root = tmp_path_factory.mktemp("design")
+    flow = parse_flow(tiny_flow(train={"epochs": 3}))
+    data = load_splits(flow.data, SearchPath())
+    torch.manual_seed(0)
+    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
+    fit(model, data, flow.train, root / "ckpt.pt", "tiny")
+    model.eval()
+    qonnx_model = export_qonnx_model(model, data.input_shape)
+    save_onnx(qonnx_model, root / "model.onnx")
+    reference = predict(model, data.test_x).numpy()
+    compiled = compile_qonnx(
+        root / "model.onnx",
+        root / "compiled",
+        get_board("pynq-z2"),
+        flow.target,
+        flow.compile,
+        Toolchain(),
+        (data.test_x[:4].astype("float32"), reference[:4]),
+    )
+    return {
+        "flow": flow,
+        "data": data,
+        "model": model,
+        "qonnx": qonnx_model,
+        "reference": reference,
+        "compiled": compiled,
+        "root": root,
+    }

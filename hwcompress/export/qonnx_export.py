@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import tempfile
 import warnings
 from pathlib import Path
@@ -24,11 +25,17 @@ def export_qonnx_model(model: nn.Module, input_shape: tuple[int, ...], input_dat
     from brevitas.export import export_qonnx
 
     model = model.eval()
+    onnx_log = logging.getLogger("torch.onnx")
+    level = onnx_log.level
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            export_qonnx(model, torch.zeros(1, *input_shape), str(path))
+            onnx_log.setLevel(logging.ERROR)  # torch.onnx reports missing torchvision ops we never use
+            try:
+                export_qonnx(model, torch.zeros(1, *input_shape), str(path))
+            finally:
+                onnx_log.setLevel(level)
         qonnx_model = cleanup_model(ModelWrapper(str(path)))
     if input_datatype != "FLOAT32":
         qonnx_model = set_input_datatype(qonnx_model, input_datatype)
