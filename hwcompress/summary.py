@@ -25,16 +25,17 @@ def summary_lines(name: str, results: list[StageResult], run_dir: Path) -> list[
         lines.append(f"  outputs  {run_dir}")
         return lines
     report: dict[str, Any] = json.loads(report_path.read_text())
-    return [*report_lines(name, report), f"  stages        {stages}", f"  report        {run_dir / 'report.md'}"]
+    lines = report_lines(name, report, reference="torch")
+    return [*lines, f"  stages        {stages}", f"  report        {run_dir / 'report.md'}"]
 
 
-def report_lines(name: str, report: dict[str, Any]) -> list[str]:
+def report_lines(name: str, report: dict[str, Any], reference: str = "reference") -> list[str]:
     """The key numbers of a report, each with its kind."""
     acc, ver, est, use, board = (report[k] for k in ("accuracy", "verify", "estimate", "utilization", "board"))
     verdict = "bit-exact, 0 mismatches" if ver["bit_exact"] else f"{ver['mismatches']} MISMATCHES"
     return [
         f"{name} on {board['name']} ({board['part']}) at {est['clock_mhz']:g} MHz",
-        f"  accuracy      reference {_pct(acc['torch'])}   qonnx {_pct(acc['qonnx'])}   "
+        f"  accuracy      {reference} {_pct(acc['torch'])}   qonnx {_pct(acc['qonnx'])}   "
         f"dataflow {_pct(acc['dataflow'])}   (simulated, {ver['samples']:,} samples)",
         f"  verification  {verdict} of {ver['samples']:,} (simulated)",
         "  resources     "
