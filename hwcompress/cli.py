@@ -95,10 +95,14 @@ def cli(debug: bool) -> None:
 @cli.command()
 @FLOW
 @click.option("--force", multiple=True, metavar="STAGE", help="Rerun STAGE even if it is up to date (repeatable).")
+@click.option("--until", metavar="STAGE", help="Stop after STAGE (train, export, compile, verify, report).")
 @RUNS_DIR
-def run(flow: Path, force: tuple[str, ...], runs_dir: Path | None) -> None:
-    """Run every stage of FLOW, skipping stages whose inputs did not change."""
-    _run(flow, None, force, runs_dir)
+def run(flow: Path, force: tuple[str, ...], until: str | None, runs_dir: Path | None) -> None:
+    """Run the stages of FLOW in order, skipping those whose inputs did not change.
+
+    Stages: train -> export (QONNX) -> compile (FINN) -> verify (bit-exact, whole test set) -> report.
+    """
+    _run(flow, until, force, runs_dir)
 
 
 @cli.command()
