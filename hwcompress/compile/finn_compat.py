@@ -8,6 +8,9 @@
   without writing ``~/.finn/settings.yaml``.
 - In a fresh process the HW op modules must be imported before executing a HW-layer graph, or ONNX Runtime
   fails on the domain of FINN's Reshape op.
+- FINN asserts that the thresholds of an XNOR-popcount MVAU (1-bit weights and activations) are >= 0 and
+  fails on a neuron that always fires (a negative threshold, common in wide layers). A popcount lies in
+  [0, MW], so clipping thresholds to [0, MW + 1] changes no output: ``step_hwc_clip_xnor_thresholds``.
 - Specialized nodes (``MVAU_hls``, ``Thresholding_rtl``, ...) execute only through cppsim/rtlsim, which need
   Vitis HLS or Vivado. Renamed back to their generic op type and domain they execute FINN's Python model of
   the layer, which checks data types and bit widths (not the generated HLS/RTL).
@@ -52,6 +55,24 @@ def import_hw_ops() -> None:
     """Register FINN's HW ops (and their ONNX domains) in this process."""
     import finn.custom_op.fpgadataflow.hls
     import finn.custom_op.fpgadataflow.rtl  # noqa: F401
+
+
+def step_hwc_clip_xnor_thresholds(model, cfg):
+    """Builder step after step_convert_to_hw: clip XNOR-popcount thresholds into [0, MW + 1] (no output changes)."""
+    import numpy as np
+    from qonnx.custom_op.registry import getCustomOp
+
+    for node in model.graph.node:
+        if not node.op_type.startswith("MVAU") or len(node.input) < 3:
+            continue
+        op = getCustomOp(node)
+        if op.get_nodeattr("binaryXnorMode") != 1:
+            continue
+        thresholds = model.get_initializer(node.input[2])
+        clipped = np.clip(thresholds, 0, op.get_nodeattr("MW") + 1)
+        if not np.array_equal(clipped, thresholds):
+            model.set_initializer(node.input[2], clipped.astype(thresholds.dtype))
+    return model
 
 
 def generic_layers(model):

@@ -1,6 +1,7 @@
 """Which FINN build steps run: the estimate flow here, the full flow where Vivado exists. The choice lives here.
 
-The one step of our own, ``step_hwc_host_tail``, runs after streamlining: it moves the float element-wise
+Two steps of our own join FINN's: ``step_hwc_clip_xnor_thresholds`` (a FINN workaround, see
+``finn_compat``) and ``step_hwc_host_tail``, which runs after streamlining: it moves the float element-wise
 ops that end the graph (the scalar Mul/Add of the logits' normalization) off the accelerator. FINN would
 otherwise map them to float ElementwiseMul/Add layers; on the host they cost nothing and leave the
 accelerator's output the integer accumulator of the last layer, which verification compares exactly.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hwcompress.compile.finn_compat import step_hwc_clip_xnor_thresholds
 from hwcompress.config import BitfileMode
 from hwcompress.errors import HwcompressError
 from hwcompress.tools import Toolchain
@@ -48,6 +50,8 @@ def plan_steps(mode: BitfileMode, tools: Toolchain) -> StepPlan:
         steps.append(name)
         if name == "step_streamline":
             steps.append(step_hwc_host_tail)
+        if name == "step_convert_to_hw":
+            steps.append(step_hwc_clip_xnor_thresholds)
     return StepPlan(steps=steps, bitfile=full)
 
 
