@@ -111,16 +111,18 @@ def run_finn(
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         status = build.build_dataflow_cfg(str(model_path), cfg)
     if status != 0:
-        raise HwcompressError(f"FINN failed: {_finn_error(output_dir, log.getvalue())} (log: {output_dir})")
+        raise HwcompressError(
+            f"FINN failed in {_finn_error(output_dir, log.getvalue())} (log: {output_dir / 'build_dataflow.log'})"
+        )
     return FinnBuild(output_dir=output_dir, bitfile=plan.bitfile)
 
 
 def _finn_error(output_dir: Path, console: str) -> str:
-    """FINN's own one-line reason, from its log file or console output."""
+    """Which step failed and FINN's exception, from its log file (or its console output)."""
     logfile = output_dir / "build_dataflow.log"
     text = (logfile.read_text(errors="replace") if logfile.exists() else "") + "\n" + console
-    for marker in ("FINN ERROR:", "FINN INTERNAL COMPILER ERROR:", "Error", "error"):
-        lines = [line for line in text.splitlines() if marker in line]
-        if lines:
-            return lines[-1].split(marker, 1)[-1].strip() or lines[-1].strip()
-    return "see the log"
+    steps = re.findall(r"Running step: (\w+)", text)
+    reasons = [r.strip() for r in re.findall(r"FINN (?:INTERNAL COMPILER )?ERROR:(.*)", text) if r.strip()]
+    exceptions = re.findall(r"^(\w+(?:Error|Exception)\b.*)$", text, flags=re.MULTILINE)
+    reason = (reasons or exceptions or ["see the log"])[-1].strip()
+    return f"{steps[-1] if steps else 'an unknown step'}: {reason}"
