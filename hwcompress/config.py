@@ -150,6 +150,7 @@ class TargetConfig(StrictModel):
     fps: float = Field(100_000, gt=0, description="Target throughput FINN folds the design for.")
     clock_mhz: float | None = Field(None, gt=0, description="Clock; default: the board's.")
     max_utilization: Utilization = Field(Utilization(), description="Board-fit ceilings per resource.")
+    enforce_fit: bool = Field(True, description="Fail when the design exceeds a ceiling; false: report and go on.")
 
 
 class BitfileMode(StrEnum):

@@ -33,6 +33,8 @@ def report_lines(name: str, report: dict[str, Any], reference: str = "reference"
     """The key numbers of a report, each with its kind."""
     acc, ver, est, use, board = (report[k] for k in ("accuracy", "verify", "estimate", "utilization", "board"))
     verdict = "bit-exact, 0 mismatches" if ver["bit_exact"] else f"{ver['mismatches']} MISMATCHES"
+    over = [r.upper() for r in ("lut", "ff", "bram18", "uram", "dsp") if r in use and not use[r]["fits"]]
+    fit = f"   DOES NOT FIT {board['name']} ({', '.join(over)} over the ceiling)" if over else ""
     return [
         f"{name} on {board['name']} ({board['part']}) at {est['clock_mhz']:g} MHz",
         f"  accuracy      {reference} {_pct(acc['torch'])}   qonnx {_pct(acc['qonnx'])}   "
@@ -40,7 +42,7 @@ def report_lines(name: str, report: dict[str, Any], reference: str = "reference"
         f"  verification  {verdict} of {ver['samples']:,} (simulated)",
         "  resources     "
         + "   ".join(f"{use[r]['used']:,.0f} {r.upper()} ({use[r]['share']:.1%})" for r in ("lut", "bram18", "dsp"))
-        + "   (estimate)",
+        + f"   (estimate){fit}",
         f"  performance   {est['fps']:,.0f} frames/s, {est['latency_us']:.1f} µs latency (estimate)",
     ]
 

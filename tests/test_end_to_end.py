@@ -42,6 +42,14 @@ def test_a_design_that_cannot_fit_fails_with_one_line_giving_the_numbers(run_cli
     assert " LUT of 425 allowed (85% of 500) (FINN estimate); lower target.fps" in lines[0]
     assert (tmp_path / "runs" / "tiny" / "01-train" / "manifest.json").exists(), "finished work survives"
 
+    path = write_flow(tiny_flow(board="tiny-board.yaml", train={"epochs": 1}, target={"enforce_fit": False}))
+    result = run_cli("run", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "train 0.0 s" not in result.stdout and "(skipped)" in result.stdout, "training is reused"
+    assert "DOES NOT FIT tiny-board (LUT over the ceiling)" in result.stdout
+    report = json.loads((tmp_path / "runs" / "tiny" / "report.json").read_text())
+    assert report["utilization"]["lut"]["fits"] is False and report["verify"]["mismatches"] == 0
+
 
 def _foreign_model(tmp_path):
     """A Brevitas model hwcompress never saw: float inputs, learned-scale quantizers, ReLU."""

@@ -14,6 +14,7 @@ from hwcompress.config import CompileConfig, TargetConfig
 from hwcompress.fileio import write_json
 from hwcompress.hw.estimate import Estimate, parse_estimates
 from hwcompress.hw.fit import Usage, check_fit
+from hwcompress.hw.fit import usage as usage_of
 from hwcompress.tools import Toolchain
 
 ESTIMATE_FILE = "estimate.json"
@@ -48,7 +49,8 @@ def compile_qonnx(
     """FINN build, estimates, board-fit check; the accelerator graphs are copied next to ``estimate.json``.
 
     Raises:
-        BoardFitError: the estimate exceeds the board under ``target.max_utilization`` (after writing it).
+        BoardFitError: the estimate exceeds ``target.max_utilization`` and ``target.enforce_fit`` is set
+            (raised after the estimate is written).
         HwcompressError: FINN failed.
     """
     finn_dir = directory / FINN_DIR
@@ -64,5 +66,6 @@ def compile_qonnx(
     shutil.copyfile(build.accelerator_model, directory / ACCELERATOR_FILE)
     shutil.copyfile(build.parent_model, directory / PARENT_FILE)
     write_json(directory / TAIL_FILE, build.host_tail)
-    usage = check_fit(estimate, board, target.max_utilization)
+    fit = check_fit if target.enforce_fit else usage_of
+    usage = fit(estimate, board, target.max_utilization)
     return Compiled(directory, estimate, usage, finn_verify, build.bitfile)
