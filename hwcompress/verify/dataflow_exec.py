@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 
-from hwcompress.compile.finn_compat import generic_layers, import_hw_ops
+from hwcompress.compile.finn_compat import generic_layers, import_hw_ops, unsanitized_execution
 
 CHUNK = 1000
 SHAPE_ATTRS = ("in_shape", "out_shape", "lhs_shape", "rhs_shape")
@@ -55,8 +55,21 @@ class Accelerator:
         import_hw_ops()
         return cls(ModelWrapper(str(parent_path)), generic_layers(ModelWrapper(str(child_path))))
 
-    def execute(self, inputs: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
-        """Outputs for every row of ``inputs``, ``chunk`` rows per FINN execution."""
+    def execute(self, inputs: np.ndarray, chunk: int = CHUNK, sanitize: bool = False) -> np.ndarray:
+        """Outputs for every row of ``inputs``, ``chunk`` rows per FINN execution.
+
+        ``sanitize`` keeps qonnx's per-node integer sanitization (correct either way, 10-15x slower).
+        """
+        if sanitize:
+            return self._execute(inputs, chunk)
+        with unsanitized_execution():
+            return self._execute(inputs, chunk)
+
+    def execute_per_sample(self, inputs: np.ndarray) -> np.ndarray:
+        """FINN's own way: the unchanged batch-1 graph, one sample at a time, as its executor does by default."""
+        return self._execute(inputs, chunk=1)
+
+    def _execute(self, inputs: np.ndarray, chunk: int) -> np.ndarray:
         from finn.core.onnx_exec import execute_onnx
 
         outputs = []
@@ -71,10 +84,6 @@ class Accelerator:
                 result = execute_onnx(parent, {parent.graph.input[0].name: part})
                 outputs.append(result[parent.graph.output[0].name])
         return np.concatenate(outputs)
-
-    def execute_per_sample(self, inputs: np.ndarray) -> np.ndarray:
-        """FINN's own way: the unchanged batch-1 graph, one sample at a time (the reference for speed tests)."""
-        return self.execute(inputs, chunk=1)
 
     def _batched_parent(self, n: int, child_path: Path) -> ModelWrapper:
         child = self.child if n == 1 else with_batch(self.child, n)
