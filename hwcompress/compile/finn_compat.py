@@ -11,9 +11,6 @@
 - FINN asserts that the thresholds of an XNOR-popcount MVAU (1-bit weights and activations) are >= 0 and
   fails on a neuron that always fires (a negative threshold, common in wide layers). A popcount lies in
   [0, MW], so clipping thresholds to [0, MW + 1] changes no output: ``step_hwc_clip_xnor_thresholds``.
-- qonnx's executor "sanitizes" every integer tensor after every node with Python's built-in ``max`` over the
-  array: 93 % of a batched run. ``unsanitized_execution`` turns it off for the batched verifier, whose
-  outputs are compared exactly with the reference anyway (and whose guard samples run with it on).
 - Specialized nodes (``MVAU_hls``, ``Thresholding_rtl``, ...) execute only through cppsim/rtlsim, which need
   Vitis HLS or Vivado. Renamed back to their generic op type and domain they execute FINN's Python model of
   the layer, which checks data types and bit widths (not the generated HLS/RTL).
@@ -21,7 +18,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 from pathlib import Path
@@ -77,20 +73,6 @@ def step_hwc_clip_xnor_thresholds(model, cfg):
         if not np.array_equal(clipped, thresholds):
             model.set_initializer(node.input[2], clipped.astype(thresholds.dtype))
     return model
-
-
-@contextlib.contextmanager
-def unsanitized_execution():
-    """Within the block qonnx's executor skips its per-node integer sanitization (SANITIZE_QUANT_TENSORS=0)."""
-    previous = os.environ.get("SANITIZE_QUANT_TENSORS")
-    os.environ["SANITIZE_QUANT_TENSORS"] = "0"
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["SANITIZE_QUANT_TENSORS"]
-        else:
-            os.environ["SANITIZE_QUANT_TENSORS"] = previous
 
 
 def generic_layers(model):
