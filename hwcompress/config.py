@@ -54,14 +54,22 @@ class Arch(StrEnum):
     TFC = "tfc"
     SFC = "sfc"
     LFC = "lfc"
+    LENET_300_100 = "lenet-300-100"
+    LENET5 = "lenet5"
 
 
-#: FINN's reference MLPs (brevitas bnn_pynq): three hidden layers each.
+#: Preset MLPs: FINN's reference MLPs (brevitas bnn_pynq) and LeNet-300-100 (LeCun et al. 1998).
 PRESET_HIDDEN: dict[Arch, tuple[int, ...]] = {
     Arch.TFC: (64, 64, 64),
     Arch.SFC: (256, 256, 256),
     Arch.LFC: (1024, 1024, 1024),
+    Arch.LENET_300_100: (300, 100),
 }
+
+#: LeNet-5 as in Caffe and the Deep Compression paper: conv 20 and 50 (5x5, each followed by 2x2 max-pool),
+#: then fully connected 500 and the classifier.
+LENET5_CONV = (20, 50)
+LENET5_FC = (500,)
 
 
 class ModelConfig(StrictModel):
@@ -75,15 +83,28 @@ class ModelConfig(StrictModel):
     def _hidden_matches_arch(self) -> ModelConfig:
         if self.arch is Arch.MLP and not self.hidden:
             raise ValueError("arch 'mlp' needs 'hidden', a list of layer widths such as [64, 64]")
-        if self.arch in PRESET_HIDDEN and self.hidden is not None:
-            preset = list(PRESET_HIDDEN[self.arch])
-            raise ValueError(f"arch '{self.arch}' fixes hidden={preset}; use arch 'mlp' for other widths")
+        if self.arch is not Arch.MLP and self.hidden is not None:
+            fixed = f"hidden={list(PRESET_HIDDEN[self.arch])}" if self.arch in PRESET_HIDDEN else "its layers"
+            raise ValueError(f"arch '{self.arch}' fixes {fixed}; use arch 'mlp' for other widths")
         return self
 
     @property
     def hidden_widths(self) -> tuple[int, ...]:
-        """The hidden layer widths, from the preset or from ``hidden``."""
+        """The hidden fully connected widths, from the preset or from ``hidden``."""
+        if self.arch is Arch.LENET5:
+            return LENET5_FC
         return PRESET_HIDDEN.get(self.arch) or tuple(self.hidden or ())
+
+    @property
+    def conv_channels(self) -> tuple[int, ...]:
+        """Output channels of the convolutions (none for an MLP)."""
+        return LENET5_CONV if self.arch is Arch.LENET5 else ()
+
+    @property
+    def layer_names(self) -> list[str]:
+        """Compute layers in order: ``conv<i>``, then ``fc<i>``, then ``out``."""
+        convs = [f"conv{i}" for i in range(len(self.conv_channels))]
+        return convs + [f"fc{i}" for i in range(len(self.hidden_widths))] + ["out"]
 
 
 class LayerBits(StrictModel):

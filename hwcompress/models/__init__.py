@@ -19,6 +19,7 @@ from torch import nn
 
 from hwcompress.config import Arch, ModelConfig, QuantConfig
 from hwcompress.errors import ConfigError
+from hwcompress.models.lenet import QuantLeNet5
 from hwcompress.models.mlp import QuantMLP
 
 
@@ -37,7 +38,7 @@ def layer_plan(model: ModelConfig, quant: QuantConfig) -> list[LayerSpec]:
     Raises:
         ConfigError: a per-layer override names a layer the model does not have.
     """
-    names = [f"fc{i}" for i in range(len(model.hidden_widths))] + ["out"]
+    names = model.layer_names
     unknown = sorted(set(quant.layers) - set(names))
     if unknown:
         raise ConfigError(f"quant.layers names unknown layer(s) {unknown}; this model's layers: {names}")
@@ -61,24 +62,42 @@ def _build_mlp(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, .
     )
 
 
+def _build_lenet5(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    plan = layer_plan(model, quant)
+    return QuantLeNet5(
+        input_shape,
+        num_classes,
+        conv_channels=model.conv_channels,
+        fc_widths=model.hidden_widths,
+        weight_bits=[layer.weight_bits for layer in plan],
+        act_bits=[layer.act_bits for layer in plan[:-1]],  # type: ignore[misc]
+        dropout=model.dropout,
+    )
+
+
 BUILDERS: dict[Arch, Callable[[ModelConfig, QuantConfig, tuple[int, ...], int], nn.Module]] = {
     Arch.MLP: _build_mlp,
     Arch.TFC: _build_mlp,
     Arch.SFC: _build_mlp,
     Arch.LFC: _build_mlp,
+    Arch.LENET_300_100: _build_mlp,
+    Arch.LENET5: _build_lenet5,
 }
 
 
 def describe_layers(net: nn.Module, model: ModelConfig, quant: QuantConfig) -> list[str]:
-    """One short phrase per compute layer, e.g. ``fc0 784->64 w2 a2``."""
-    shapes = {
-        name.rsplit(".", 1)[-1]: module for name, module in net.named_modules() if hasattr(module, "out_features")
-    }
+    """One short phrase per compute layer, e.g. ``fc0 784->64 w2 a2`` or ``conv0 1->20 5x5 w2 a2``."""
+    modules = {name.rsplit(".", 1)[-1]: module for name, module in net.named_modules()}
     phrases = []
     for layer in layer_plan(model, quant):
-        module = shapes[layer.name]
+        module = modules[layer.name]
         acts = f" a{layer.act_bits}" if layer.act_bits else ""
-        phrases.append(f"{layer.name} {module.in_features}->{module.out_features} w{layer.weight_bits}{acts}")
+        if hasattr(module, "kernel_size"):
+            k = "x".join(map(str, module.kernel_size))
+            shape = f"{module.in_channels}->{module.out_channels} {k}"
+        else:
+            shape = f"{module.in_features}->{module.out_features}"
+        phrases.append(f"{layer.name} {shape} w{layer.weight_bits}{acts}")
     return phrases
 
 
