@@ -85,7 +85,13 @@ def compile_model(
     directory.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     qonnx_model, reference = _prepare(model, inputs, input_shape, input_datatype)
-    inputs = inputs.reshape(len(inputs), *_input_shape(qonnx_model)).astype(np.float32)
+    shape = _input_shape(qonnx_model)
+    if inputs[0].size != np.prod(shape):
+        raise HwcompressError(
+            f"inputs of shape {tuple(inputs.shape[1:])} do not fit the model's input {shape}; "
+            "give one row per sample with the model's input size"
+        )
+    inputs = inputs.reshape(len(inputs), *shape).astype(np.float32)
     if expected is not None:
         if len(expected) != len(inputs):
             raise HwcompressError(f"expected outputs hold {len(expected)} rows for {len(inputs)} inputs")

@@ -106,3 +106,14 @@ def test_broken_onnx_fails_with_one_line(run_cli, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith("error: broken.onnx: not a readable ONNX model")
+
+
+def test_inputs_that_do_not_fit_the_model_fail_with_one_line(run_cli, tmp_path):
+    _foreign_model(tmp_path)
+    np.save(tmp_path / "wrong.npy", np.zeros((3, 15), dtype=np.float32))
+    result = run_cli("compile", "foreign.onnx", "--inputs", "wrong.npy")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: inputs of shape (15,) do not fit the model's input (16,); "
+        "give one row per sample with the model's input size"
+    )
