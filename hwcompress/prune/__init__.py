@@ -1,0 +1,1 @@
+"""Pruning: coupling groups, importance criteria, allocation of a pruning rate, and surgery."""

@@ -1,0 +1,75 @@
+"""Coupling groups: the tensors whose channels must be removed together.
+
+A group is one prunable set of channels: the output channels of its producer layers, the batch norms on them,
+and the matching inputs of its consumer layers. A consumer after a flatten sees each channel as H x W inputs
+(``stride``). A residual addition is one group with several producers; a depthwise convolution is a member
+whose input and output channels are both pruned (``Slice(dim=0)`` on it, consumed channel-wise).
+
+How to add a topology: give its module a ``pruning_groups()`` method returning ``ChannelGroup`` objects (the
+zoo's sequential networks share ``sequential_groups``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+from brevitas.nn import QuantConv2d, QuantLinear
+from torch import nn
+
+COMPUTE = (QuantLinear, QuantConv2d)
+NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """``module``'s parameters along ``dim`` (0: outputs, 1: inputs); ``stride`` inputs per channel."""
+
+    module: str
+    dim: int
+    stride: int = 1
+
+
+@dataclass(frozen=True)
+class ChannelGroup:
+    """Channels that live or die together."""
+
+    name: str
+    channels: int
+    producers: tuple[Slice, ...]
+    norms: tuple[str, ...]
+    consumers: tuple[Slice, ...]
+
+    @property
+    def producer(self) -> str:
+        return self.producers[0].module
+
+
+def sequential_groups(model: nn.Module) -> list[ChannelGroup]:
+    """Groups of a chain of compute layers (the zoo's MLPs and LeNet-5): one per layer but the last.
+
+    Each layer's output channels couple with the batch norm between it and the next compute layer and with
+    that layer's inputs; a convolution followed by a linear layer (a flatten between them, NCHW order) gives
+    each channel H x W consecutive inputs.
+    """
+    order = [(name, module) for name, module in model.named_modules() if isinstance(module, COMPUTE + NORMS)]
+    compute = [i for i, (_, module) in enumerate(order) if isinstance(module, COMPUTE)]
+    groups = []
+    for here, there in pairwise(compute):
+        name, module = order[here]
+        next_name, next_module = order[there]
+        channels = module.out_channels if isinstance(module, QuantConv2d) else module.out_features
+        norms = tuple(n for n, m in order[here + 1 : there] if m.num_features == channels)
+        inputs = next_module.in_channels if isinstance(next_module, QuantConv2d) else next_module.in_features
+        if inputs % channels:
+            raise ValueError(f"{next_name} has {inputs} inputs, not a multiple of {name}'s {channels} channels")
+        groups.append(
+            ChannelGroup(
+                name=name.rsplit(".", 1)[-1],
+                channels=channels,
+                producers=(Slice(name, 0),),
+                norms=norms,
+                consumers=(Slice(next_name, 1, inputs // channels),),
+            )
+        )
+    return groups

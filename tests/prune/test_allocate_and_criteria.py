@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+import torch
+
+from hwcompress.config import ModelConfig, QuantConfig
+from hwcompress.models import build_model
+from hwcompress.prune.allocate import Allocation, channels_to_keep, kept_counts
+from hwcompress.prune.criteria import BNScale, L1Norm, Random, Taylor, TrainingData
+from hwcompress.prune.groups import sequential_groups
+
+
+def test_global_allocation_removes_the_lowest_scores_anywhere():
+    scores = {"a": torch.tensor([0.1, 0.2, 5.0, 6.0]), "b": torch.tensor([3.0, 4.0, 0.05, 7.0])}
+    counts = kept_counts(scores, rate=0.5, allocation=Allocation.GLOBAL)
+    assert counts == {"a": 2, "b": 2}
+    keep = channels_to_keep(scores, counts)
+    assert keep["a"].tolist() == [2, 3] and keep["b"].tolist() == [1, 3]
+    lopsided = {"a": torch.tensor([0.1, 0.2, 0.3, 0.4]), "b": torch.tensor([5.0, 6.0, 7.0, 8.0])}
+    assert kept_counts(lopsided, 0.5, Allocation.GLOBAL, min_channels=1) == {"a": 1, "b": 3}
+
+
+def test_uniform_allocation_and_the_minimum():
+    scores = {"a": torch.rand(10), "b": torch.rand(40)}
+    assert kept_counts(scores, 0.7, Allocation.UNIFORM) == {"a": 3, "b": 12}
+    assert kept_counts(scores, 0.95, Allocation.UNIFORM, min_channels=4) == {"a": 4, "b": 4}
+
+
+def test_kept_counts_round_to_a_folding_friendly_granularity():
+    scores = {"a": torch.rand(64), "b": torch.rand(100)}
+    counts = kept_counts(scores, 0.63, Allocation.UNIFORM, granularity=8)
+    assert counts == {"a": 24, "b": 40}
+    assert all(count % 8 == 0 for count in counts.values())
+    with pytest.raises(ValueError, match="rate"):
+        kept_counts(scores, 1.0)
+
+
+@pytest.fixture
+def mlp():
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(arch="mlp", hidden=(8, 8)), QuantConfig(), (1, 8, 8), 10)
+    return net, sequential_groups(net)
+
+
+def test_l1_ranks_a_zero_filter_last(mlp):
+    net, groups = mlp
+    with torch.no_grad():
+        net.body.fc1.weight[5] = 0
+    scores = L1Norm()(net, groups)
+    assert scores["fc1"].argmin() == 5 and scores["fc1"].mean() == pytest.approx(1.0)
+
+
+def test_bn_scale_ranks_a_zero_gamma_last(mlp):
+    net, groups = mlp
+    with torch.no_grad():
+        net.body.bn0.weight.fill_(1.0)
+        net.body.bn0.weight[2] = 0.0
+    assert BNScale()(net, groups)["fc0"].argmin() == 2
+
+
+def test_taylor_ranks_a_silenced_channel_last(mlp):
+    net, groups = mlp
+    rng = np.random.default_rng(0)
+    data = TrainingData(rng.integers(0, 256, (256, 1, 8, 8), dtype=np.uint8), rng.integers(0, 10, 256))
+    with torch.no_grad():
+        net.train()(torch.from_numpy(data.images))  # batch-norm statistics, so activations are not saturated
+        net.body.bn0.weight[4] = 0.0  # the channel's activation is 0 for every input: no first-order signal
+        net.body.bn0.bias[4] = 0.0
+    scores = Taylor(batches=4, batch_size=64)(net, groups, data)
+    assert scores["fc0"].argmin() == 4 and scores["fc0"][4] == 0 and scores["fc0"].max() > 0
+    assert float(scores["fc0"].norm()) == pytest.approx(1.0)
+    assert all(p.grad is None for p in net.parameters()), "no gradients are left behind"
+
+
+def test_random_is_reproducible(mlp):
+    net, groups = mlp
+    first, again = Random(seed=3)(net, groups), Random(seed=3)(net, groups)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not torch.equal(first["fc0"], Random(seed=4)(net, groups)["fc0"])
