@@ -90,8 +90,8 @@ class BNScale:
 class Taylor:
     """First-order Taylor expansion of the loss on each channel's activation (Molchanov et al., ICLR 2017).
 
-    |mean over samples of sum over positions of activation x gradient|, measured after the channel's batch
-    norm on ``batches`` training batches, L2-normalized per layer.
+    |mean over samples of sum over positions of activation x gradient|, measured on the channel's quantized
+    activation over ``batches`` training batches, L2-normalized per layer.
     """
 
     batches: int = 20
@@ -103,10 +103,7 @@ class Taylor:
         modules = dict(model.named_modules())
         totals = {g.name: torch.zeros(g.channels) for g in groups}
         captured: dict[str, torch.Tensor] = {}
-        hooks = [
-            modules[g.norms[0] if g.norms else g.producer].register_forward_hook(_keep_output(g.name, captured))
-            for g in groups
-        ]
+        hooks = [modules[g.observed].register_forward_hook(_keep_output(g.name, captured)) for g in groups]
         was_training = model.training
         model.eval()
         seen = 0
@@ -133,8 +130,10 @@ class Taylor:
 
 def _keep_output(name: str, store: dict[str, torch.Tensor]) -> Callable:
     def hook(module, inputs, output):
-        output.retain_grad()
-        store[name] = output
+        value = getattr(output, "value", output)  # a QuantTensor after an activation quantizer
+        value.retain_grad()
+        store[name] = value
+        return value
 
     return hook
 
@@ -144,9 +143,16 @@ def _l2(scores: torch.Tensor) -> torch.Tensor:
     return scores / norm if norm > 0 else scores
 
 
+def _pcas() -> Importance:
+    from hwcompress.prune.pcas import PCAS
+
+    return PCAS()
+
+
 CRITERIA: dict[str, Callable[[], Importance]] = {
     "random": Random,
     "l1": L1Norm,
     "bn": BNScale,
     "taylor": Taylor,
+    "pcas": _pcas,
 }

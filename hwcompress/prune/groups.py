@@ -1,9 +1,9 @@
 """Coupling groups: the tensors whose channels must be removed together.
 
-A group is one prunable set of channels: the output channels of its producer layers, the batch norms on them,
-and the matching inputs of its consumer layers. A consumer after a flatten sees each channel as H x W inputs
-(``stride``). A residual addition is one group with several producers; a depthwise convolution is a member
-whose input and output channels are both pruned (``Slice(dim=0)`` on it, consumed channel-wise).
+A group is one prunable set of channels: the output channels of its producer layers, the batch norms and the
+(per-tensor) activation quantizers on them, and the matching inputs of its consumer layers. A consumer after
+a flatten sees each channel as H x W inputs (``stride``). A residual addition is one group with several
+producers; a depthwise convolution is a member whose input and output channels are both pruned.
 
 How to add a topology: give its module a ``pruning_groups()`` method returning ``ChannelGroup`` objects (the
 zoo's sequential networks share ``sequential_groups``).
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from brevitas.nn import QuantConv2d, QuantLinear
+from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
 from torch import nn
 
 COMPUTE = (QuantLinear, QuantConv2d)
@@ -39,10 +39,16 @@ class ChannelGroup:
     producers: tuple[Slice, ...]
     norms: tuple[str, ...]
     consumers: tuple[Slice, ...]
+    activations: tuple[str, ...] = ()
 
     @property
     def producer(self) -> str:
         return self.producers[0].module
+
+    @property
+    def observed(self) -> str:
+        """Where the channels' activations are looked at: the activation quantizer, else the norm or producer."""
+        return (self.activations or self.norms or (self.producer,))[0]
 
 
 def sequential_groups(model: nn.Module) -> list[ChannelGroup]:
@@ -52,14 +58,20 @@ def sequential_groups(model: nn.Module) -> list[ChannelGroup]:
     that layer's inputs; a convolution followed by a linear layer (a flatten between them, NCHW order) gives
     each channel H x W consecutive inputs.
     """
-    order = [(name, module) for name, module in model.named_modules() if isinstance(module, COMPUTE + NORMS)]
+    order = [
+        (name, module)
+        for name, module in model.named_modules()
+        if isinstance(module, (*COMPUTE, *NORMS, QuantIdentity))
+    ]
     compute = [i for i, (_, module) in enumerate(order) if isinstance(module, COMPUTE)]
     groups = []
     for here, there in pairwise(compute):
         name, module = order[here]
         next_name, next_module = order[there]
         channels = module.out_channels if isinstance(module, QuantConv2d) else module.out_features
-        norms = tuple(n for n, m in order[here + 1 : there] if m.num_features == channels)
+        between = order[here + 1 : there]
+        norms = tuple(n for n, m in between if isinstance(m, NORMS) and m.num_features == channels)
+        activations = tuple(n for n, m in between if isinstance(m, QuantIdentity))
         inputs = next_module.in_channels if isinstance(next_module, QuantConv2d) else next_module.in_features
         if inputs % channels:
             raise ValueError(f"{next_name} has {inputs} inputs, not a multiple of {name}'s {channels} channels")
@@ -70,6 +82,7 @@ def sequential_groups(model: nn.Module) -> list[ChannelGroup]:
                 producers=(Slice(name, 0),),
                 norms=norms,
                 consumers=(Slice(next_name, 1, inputs // channels),),
+                activations=activations,
             )
         )
     return groups

@@ -1,3 +1,6 @@
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -76,3 +79,30 @@ def test_random_is_reproducible(mlp):
     first, again = Random(seed=3)(net, groups), Random(seed=3)(net, groups)
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert not torch.equal(first["fc0"], Random(seed=4)(net, groups)["fc0"])
+
+
+def test_pcas_gates_off_a_harmful_channel_and_returns_the_network_unchanged():
+    from hwcompress.config import parse_flow
+    from hwcompress.data import SearchPath, load_splits
+    from hwcompress.prune.pcas import PCAS
+    from hwcompress.train import accuracy, fit
+    from tests.conftest import tiny_flow
+
+    flow = parse_flow(tiny_flow(model={"hidden": [16]}, train={"epochs": 4}))
+    data = load_splits(flow.data, SearchPath())
+    torch.manual_seed(0)
+    net = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
+    with tempfile.TemporaryDirectory() as tmp:
+        fit(net, data, flow.train, Path(tmp) / "ckpt.pt", "h")
+    with torch.no_grad():  # channel 3 always fires and pushes every image towards class 0
+        net.body.bn0.weight[3], net.body.bn0.bias[3] = 0.0, 5.0
+        net.body.out.weight[:, 3] = -1.0
+        net.body.out.weight[0, 3] = 1.0
+    harmed = accuracy(net, data.val_x, data.val_y)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    groups = sequential_groups(net)
+    scores = PCAS(epochs=3, batch_size=64)(net, groups, TrainingData(data.train_x, data.train_y))
+    assert scores["fc0"].argmin() == 3 and scores["fc0"][3] < 0.3
+    assert scores["fc0"].max() > 0.5
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items()), "the network is unchanged"
+    assert accuracy(net, data.val_x, data.val_y) == harmed, "no attention module is left behind"

@@ -1,0 +1,97 @@
+"""PCAS: Pruning Channels with Attention Statistics (Yamamoto & Maeno, OKI; arXiv 1806.05382).
+
+An attention module after each prunable layer's activation (global pooling -> FC -> ReLU -> FC -> sigmoid)
+gates that layer's channels; it sits after the activation quantizer, whose saturation would otherwise stop
+the gates' gradients. The network is frozen and only the modules are trained, on the task loss; each
+channel's mean attention over the training data is then its importance. All layers are scored on one scale,
+so one global rate ranks every channel. The modules live in forward hooks and are removed afterwards: the
+network comes back unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hwcompress.prune.criteria import Scores, TrainingData
+from hwcompress.prune.groups import ChannelGroup
+
+#: Initial bias of the last layer: sigmoid(3) = 0.95, so training starts close to the ungated network.
+OPEN_BIAS = 3.0
+
+
+class ChannelAttention(nn.Module):
+    """Per-sample gates in (0, 1), one per channel, from the channels' (spatially pooled) activations."""
+
+    def __init__(self, channels: int, reduction: int = 4) -> None:
+        super().__init__()
+        hidden = max(4, channels // reduction)
+        self.squeeze = nn.Linear(channels, hidden)
+        self.excite = nn.Linear(hidden, channels)
+        nn.init.zeros_(self.excite.weight)
+        nn.init.constant_(self.excite.bias, OPEN_BIAS)
+
+    def forward(self, activation: torch.Tensor) -> torch.Tensor:
+        pooled = activation.flatten(2).mean(2) if activation.dim() > 2 else activation
+        return torch.sigmoid(self.excite(F.relu(self.squeeze(pooled))))
+
+
+@dataclass(frozen=True)
+class PCAS:
+    """Train attention modules on the frozen network for ``epochs``; score channels by mean attention."""
+
+    epochs: int = 2
+    batch_size: int = 128
+    lr: float = 0.01
+    reduction: int = 4
+    seed: int = 0
+
+    def __call__(self, model: nn.Module, groups: list[ChannelGroup], data: TrainingData | None) -> Scores:
+        if data is None:
+            raise ValueError("the pcas criterion needs training data")
+        torch.manual_seed(self.seed)
+        modules = dict(model.named_modules())
+        attention = {g.name: ChannelAttention(g.channels, self.reduction) for g in groups}
+        sums = {g.name: torch.zeros(g.channels) for g in groups}
+        state = {"record": False, "count": 0}
+
+        def gate(name: str):
+            def hook(module, inputs, output):
+                value = getattr(output, "value", output)  # a QuantTensor after an activation quantizer
+                weights = attention[name](value)
+                if state["record"]:
+                    sums[name] += weights.detach().sum(0)
+                return value * weights.reshape(*weights.shape, *([1] * (value.dim() - 2)))
+
+            return hook
+
+        hooks = [modules[g.observed].register_forward_hook(gate(g.name)) for g in groups]
+        frozen = [(p, p.requires_grad) for p in model.parameters()]
+        was_training = model.training
+        try:
+            for parameter, _ in frozen:
+                parameter.requires_grad_(False)
+            model.eval()
+            params = [p for module in attention.values() for p in module.parameters()]
+            optimizer = torch.optim.Adam(params, lr=self.lr)
+            for _ in range(self.epochs):
+                for images, labels in data.batches(self.batch_size):
+                    loss = F.cross_entropy(model(images), labels)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+            state["record"] = True
+            with torch.no_grad():
+                for images, _ in data.batches(self.batch_size):
+                    model(images)
+                    state["count"] += len(images)
+        finally:
+            for hook in hooks:
+                hook.remove()
+            for parameter, requires_grad in frozen:
+                parameter.requires_grad_(requires_grad)
+            model.train(was_training)
+        return {name: total / max(state["count"], 1) for name, total in sums.items()}
