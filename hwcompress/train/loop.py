@@ -16,6 +16,7 @@ from torch import nn
 from hwcompress.config import TrainConfig
 from hwcompress.data import Splits
 from hwcompress.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from hwcompress.train.distill import Distillation
 from hwcompress.train.optim import build_optimizer, build_scheduler
 
 EVAL_BATCH = 1024
@@ -82,12 +83,14 @@ def fit(
     checkpoint_path: Path,
     config_hash: str,
     reporter: Reporter | None = None,
+    distillation: Distillation | None = None,
 ) -> list[EpochStats]:
     """Train ``model`` in place for ``cfg.epochs``, resuming from ``checkpoint_path`` when it matches.
 
     A checkpoint is written atomically after every epoch; a run killed at any point and started again
     ends with the same weights as one that was never interrupted (same seed, same thread count).
     The caller seeds torch before building ``model``, so that initial weights follow ``cfg.seed``.
+    With ``distillation`` the loss also pulls the model towards a teacher's softened outputs.
     """
     reporter = reporter or SilentReporter()
     set_threads(cfg.threads)
@@ -120,7 +123,10 @@ def fit(
             index = order[first : first + cfg.batch_size]
             logits = model(images[index])
             target = labels[index]
-            loss = F.cross_entropy(logits, target)
+            if distillation is None:
+                loss = F.cross_entropy(logits, target)
+            else:
+                loss = distillation.loss(logits, images[index], target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
