@@ -95,12 +95,12 @@ def cli(debug: bool) -> None:
 @cli.command()
 @FLOW
 @click.option("--force", multiple=True, metavar="STAGE", help="Rerun STAGE even if it is up to date (repeatable).")
-@click.option("--until", metavar="STAGE", help="Stop after STAGE (train, export, compile, verify, report).")
+@click.option("--until", metavar="STAGE", help="Stop after STAGE (train, prune, export, compile, verify, report).")
 @RUNS_DIR
 def run(flow: Path, force: tuple[str, ...], until: str | None, runs_dir: Path | None) -> None:
     """Run the stages of FLOW in order, skipping those whose inputs did not change.
 
-    Stages: train -> export (QONNX) -> compile (FINN) -> verify (bit-exact, whole test set) -> report.
+    Stages: train -> prune -> export (QONNX) -> compile (FINN) -> verify (bit-exact, whole test set) -> report.
     """
     _run(flow, until, force, runs_dir)
 
@@ -112,6 +112,15 @@ def run(flow: Path, force: tuple[str, ...], until: str | None, runs_dir: Path | 
 def train(flow: Path, force: bool, runs_dir: Path | None) -> None:
     """Quantization-aware training of FLOW's model (resumes an interrupted run)."""
     _run(flow, "train", ("train",) if force else (), runs_dir)
+
+
+@cli.command()
+@FLOW
+@click.option("--force", is_flag=True, help="Prune again even if an up-to-date pruned model exists.")
+@RUNS_DIR
+def prune(flow: Path, force: bool, runs_dir: Path | None) -> None:
+    """Train (if needed) and prune FLOW's model as its prune: section says, with fine-tuning."""
+    _run(flow, "prune", ("prune",) if force else (), runs_dir)
 
 
 @cli.command("compile")

@@ -154,6 +154,44 @@ class TrainConfig(StrictModel):
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
 
 
+class Criterion(StrEnum):
+    NONE = "none"
+    RANDOM = "random"
+    L1 = "l1"
+    BN = "bn"
+    TAYLOR = "taylor"
+    PCAS = "pcas"
+
+
+class Allocation(StrEnum):
+    GLOBAL = "global"
+    UNIFORM = "uniform"
+
+
+class PruneSchedule(StrEnum):
+    ONESHOT = "oneshot"
+    ITERATIVE = "iterative"
+
+
+class DistillConfig(StrictModel):
+    enabled: bool = Field(True, description="Fine-tune with the unpruned network as teacher.")
+    alpha: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the label loss; the rest is the teacher's.")
+    temperature: float = Field(4.0, gt=0.0)
+
+
+class PruneConfig(StrictModel):
+    criterion: Criterion = Field(Criterion.NONE, description="Channel importance; 'none' skips pruning.")
+    rate: float = Field(0.0, ge=0.0, lt=1.0, description="Share of all prunable channels removed.")
+    allocation: Allocation = Field(Allocation.GLOBAL, description="global: one ranking over all layers.")
+    min_channels: int = Field(4, ge=1, description="No layer keeps fewer channels.")
+    granularity: int = Field(1, ge=1, description="Kept channel counts are rounded to multiples of this.")
+    schedule: PruneSchedule = PruneSchedule.ONESHOT
+    steps: int = Field(3, ge=1, description="Iterative schedule: prune-and-fine-tune rounds.")
+    finetune_epochs: int = Field(3, ge=0, description="Fine-tuning epochs after each pruning step.")
+    finetune_lr: float | None = Field(None, gt=0.0, description="Default: a tenth of train.lr.")
+    distill: DistillConfig = DistillConfig()
+
+
 Share = Annotated[float, Field(gt=0.0, le=1.0)]
 
 
@@ -206,6 +244,7 @@ class FlowConfig(StrictModel):
     model: ModelConfig
     quant: QuantConfig = QuantConfig()
     train: TrainConfig = TrainConfig()
+    prune: PruneConfig = PruneConfig()
     board: str = Field("pynq-z2", description="A board name from boards/ or a path to a board file.")
     target: TargetConfig = TargetConfig()
     compile: CompileConfig = CompileConfig()

@@ -8,14 +8,9 @@ while 40 fold as 1, 2, 4, 5, 8, 10, 20 or 40.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import torch
 
-
-class Allocation(StrEnum):
-    GLOBAL = "global"
-    UNIFORM = "uniform"
+from hwcompress.config import Allocation
 
 
 def kept_counts(

@@ -33,6 +33,7 @@ class ReportInputs:
     accuracy_val: float | None = None
     export: dict[str, Any] | None = None
     costs: list[LayerCost] | None = None
+    prune: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -96,15 +97,26 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
             },
         },
         "cost": {"kind": "counted from the model", **totals(parts.costs)} if parts.costs else None,
-        "layers": merge_layers(e, parts.costs),
+        "prune": _prune_summary(parts.prune),
+        "layers": merge_layers(e, parts.costs, parts.prune),
         "timings": parts.timings,
         "measured": None,
     }
     return report
 
 
-def merge_layers(estimate: Estimate, costs: list[LayerCost] | None) -> list[dict[str, Any]]:
+def _prune_summary(prune: dict[str, Any] | None) -> dict[str, Any] | None:
+    if prune is None or prune["criterion"] == "none":
+        return None
+    keys = ("criterion", "rate", "achieved_rate", "allocation", "granularity", "schedule", "layers", "steps")
+    return {**{k: prune[k] for k in keys}, "accuracy_unpruned": prune["accuracy"]["unpruned_test"]}
+
+
+def merge_layers(
+    estimate: Estimate, costs: list[LayerCost] | None, prune: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """FINN's layers in order; compute layers (MVAU/VVAU) paired with the model's layers in order."""
+    channels = {row["name"]: row for row in (prune or {}).get("layers", [])}
     compute = iter(costs or [])
     rows = []
     for layer in estimate.layers:
@@ -132,5 +144,8 @@ def merge_layers(estimate: Estimate, costs: list[LayerCost] | None) -> list[dict
                         "input_bits": cost.input_bits,
                     }
                 )
+                if cost.name in channels:
+                    row["channels_before"] = channels[cost.name]["before"]
+                    row["channels_after"] = channels[cost.name]["after"]
         rows.append(row)
     return rows

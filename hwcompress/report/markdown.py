@@ -49,17 +49,28 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| {resource.upper()} | {_num(row['used'])} | {_num(row['allowed'])} | "
             f"{row['capacity']:,} | {row['share']:.1%}{flag} |"
         )
+    prune = report.get("prune")
+    if prune:
+        lines += [
+            "",
+            "## Pruning",
+            "",
+            f"{prune['criterion']} criterion, {prune['allocation']} allocation, rate {prune['rate']:.0%} "
+            f"(achieved {prune['achieved_rate']:.1%}), {prune['schedule']}; test accuracy "
+            f"{_pct(prune['accuracy_unpruned'])} before pruning, {_pct(acc['torch'])} after (*simulated*).",
+        ]
     lines += [
         "",
         "## Layers (*estimate*; params/MACs counted from the model)",
         "",
-        "| layer | FINN node | PE | SIMD | cycles | LUT | BRAM18 | DSP | params | MACs | W/A bits |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| layer | channels | FINN node | PE | SIMD | cycles | LUT | BRAM18 | DSP | params | MACs | W/A bits |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in report["layers"]:
         bits = f"{row['weight_bits']}/{row['input_bits']}" if "weight_bits" in row else ""
+        channels = f"{row['channels_before']} → {row['channels_after']}" if "channels_after" in row else ""
         lines.append(
-            f"| {row.get('layer', '')} | {row['finn_node']} | {row['pe'] or ''} | {row['simd'] or ''} | "
+            f"| {row.get('layer', '')} | {channels} | {row['finn_node']} | {row['pe'] or ''} | {row['simd'] or ''} | "
             f"{row['cycles']:,} | {_num(row['lut'])} | {_num(row['bram18'])} | {_num(row['dsp'])} | "
             f"{_num(row.get('params'))} | {_num(row.get('macs'))} | {bits} |"
         )

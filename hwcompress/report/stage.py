@@ -12,9 +12,10 @@ from hwcompress.fileio import write_json, write_text
 from hwcompress.flow import StageContext, StageOutput, read_manifest
 from hwcompress.hw.cost import layer_costs
 from hwcompress.hw.estimate import Estimate
+from hwcompress.prune.stage import PRUNE_FILE, load_final_model
 from hwcompress.report.build import ReportInputs, build_report
 from hwcompress.report.markdown import render_markdown
-from hwcompress.train.stage import INFO_FILE, load_trained_model
+from hwcompress.train.stage import INFO_FILE
 from hwcompress.verify.stage import RESULT_FILE
 
 REPORT_JSON = "report.json"
@@ -28,8 +29,9 @@ def report_stage(ctx: StageContext) -> StageOutput:
         return json.loads((ctx.stage_dir_of(stage) / name).read_text())
 
     train = read("train", INFO_FILE)
+    pruned = read("prune", PRUNE_FILE)
     compiled = read("compile", ESTIMATE_FILE)
-    model = load_trained_model(ctx, ctx.stage_dir_of("train"))
+    model = load_final_model(ctx)
     timings = {}
     for stage in STAGES:
         manifest = read_manifest(ctx.run_dir / stage.dirname)
@@ -44,10 +46,11 @@ def report_stage(ctx: StageContext) -> StageOutput:
             verify=read("verify", RESULT_FILE),
             finn_verify=compiled["finn_verify"],
             dataset=train["dataset"],
-            accuracy_torch=train["accuracy"]["test"],
+            accuracy_torch=pruned["accuracy"]["test"],
             accuracy_val=train["accuracy"]["val"],
             export=read("export", CHECK_FILE),
             costs=layer_costs(model, tuple(train["input_shape"])),
+            prune=pruned,
             timings=timings,
         )
     )
