@@ -22,7 +22,7 @@ def test_quickstart_end_to_end_from_the_cli(run_cli, tmp_path):
     assert report["estimate"]["kind"] == "estimate (FINN)"
     assert report["verify"]["kind"].startswith("simulated") and report["accuracy"]["kind"].startswith("simulated")
     assert [row.get("layer") for row in report["layers"] if "layer" in row] == ["fc0", "fc1", "out"]
-    assert set(report["timings"]) == {"train", "export", "compile", "verify"}
+    assert set(report["timings"]) == {"train", "prune", "export", "compile", "verify"}
     markdown = (run_dir / "report.md").read_text()
     assert "| fc0 | MVAU_hls_0 |" in markdown and "bit-exact" in markdown
     assert f"report        {run_dir / 'report.md'}" in result.stdout

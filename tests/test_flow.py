@@ -49,7 +49,14 @@ def test_a_change_reruns_exactly_the_stages_that_depend_on_it(tmp_path):
     first = run_stages(flow_in(tmp_path), STAGES, Environment())
     assert all(r.ran for r in first)
     retarget = run_stages(flow_in(tmp_path, target={"fps": 5000}), STAGES, Environment())
-    assert ran(retarget) == {"train": False, "export": False, "compile": True, "verify": True, "report": True}
+    assert ran(retarget) == {
+        "train": False,
+        "prune": False,
+        "export": False,
+        "compile": True,
+        "verify": True,
+        "report": True,
+    }
     retrain = run_stages(flow_in(tmp_path, target={"fps": 5000}, train={"lr": 0.01}), STAGES, Environment())
     assert all(r.ran for r in retrain)
     report = json.loads((tmp_path / "runs" / "tiny" / "report.json").read_text())
