@@ -24,7 +24,7 @@ def test_quickstart_end_to_end_from_the_cli(run_cli, tmp_path):
     assert [row.get("layer") for row in report["layers"] if "layer" in row] == ["fc0", "fc1", "out"]
     assert set(report["timings"]) == {"train", "prune", "export", "compile", "verify"}
     markdown = (run_dir / "report.md").read_text()
-    assert "| fc0 |  | MVAU_hls_0 |" in markdown and "bit-exact" in markdown
+    assert "| fc0 | 64 → 64 | MVAU_hls_0 |" in markdown and "bit-exact" in markdown
     assert f"report        {run_dir / 'report.md'}" in result.stdout
     assert "bit-exact, 0 mismatches of 359" in result.stdout
 
