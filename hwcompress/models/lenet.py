@@ -11,7 +11,7 @@ from torch import nn
 
 from hwcompress.errors import ConfigError
 from hwcompress.models.norm import ScalarNorm
-from hwcompress.models.quant import PixelQuant, act_quant, weight_quant
+from hwcompress.models.quant import PixelQuant, act_quant, clamp_weights_, weight_quant
 
 KERNEL = 5
 POOL = 2
@@ -78,9 +78,6 @@ class QuantLeNet5(nn.Module):
         x = self.features(self.input_quant(x.float()))
         return self.norm(self.classifier(x.flatten(1)))
 
-    @torch.no_grad()
     def constrain_weights_(self) -> None:
         """Keep float weights inside the quantizers' [-1, 1] range (called after each optimizer step)."""
-        for module in self.modules():
-            if isinstance(module, QuantConv2d | QuantLinear):
-                module.weight.clamp_(-1.0, 1.0)
+        clamp_weights_(self)

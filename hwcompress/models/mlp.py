@@ -11,7 +11,7 @@ from brevitas.nn import QuantIdentity, QuantLinear
 from torch import nn
 
 from hwcompress.models.norm import ScalarNorm
-from hwcompress.models.quant import PixelQuant, act_quant, weight_quant
+from hwcompress.models.quant import PixelQuant, act_quant, clamp_weights_, weight_quant
 
 
 class QuantMLP(nn.Module):
@@ -58,9 +58,6 @@ class QuantMLP(nn.Module):
         x = self.input_quant(x.flatten(1).float())
         return self.norm(self.body(self.input_drop(x)))
 
-    @torch.no_grad()
     def constrain_weights_(self) -> None:
         """Keep float weights inside the quantizers' [-1, 1] range (called after each optimizer step)."""
-        for module in self.modules():
-            if isinstance(module, QuantLinear):
-                module.weight.clamp_(-1.0, 1.0)
+        clamp_weights_(self)

@@ -7,13 +7,16 @@ uint8 pixel values, so the network sees exactly what FINN's UINT8 input carries.
 
 from __future__ import annotations
 
+import torch
 from brevitas.core.bit_width import BitWidthImplType
 from brevitas.core.quant import QuantType
 from brevitas.core.restrict_val import FloatToIntImplType, RestrictValueType
 from brevitas.core.scaling import ScalingImplType
 from brevitas.core.zero_point import ZeroZeroPoint
 from brevitas.inject import ExtendedInjector
+from brevitas.nn import QuantConv2d, QuantLinear
 from brevitas.quant.solver import ActQuantSolver, WeightQuantSolver
+from torch import nn
 
 
 class _ConstScaled(ExtendedInjector):
@@ -61,3 +64,11 @@ def weight_quant(bits: int) -> type[ExtendedInjector]:
 def act_quant(bits: int) -> type[ExtendedInjector]:
     """The activation quantizer for ``bits`` (1 = bipolar)."""
     return _ActQuant.let(bit_width=bits, quant_type=_quant_type(bits))
+
+
+@torch.no_grad()
+def clamp_weights_(model: nn.Module) -> None:
+    """Keep every quantized layer's float weights inside the quantizers' [-1, 1] range."""
+    for module in model.modules():
+        if isinstance(module, QuantLinear | QuantConv2d):
+            module.weight.clamp_(-1.0, 1.0)
