@@ -104,9 +104,9 @@ def compile_model(
     save_onnx(qonnx_model, model_path)
     target = TargetConfig(fps=target_fps, clock_mhz=clock_mhz)
     board_spec = get_board(board)
-    compiled = compile_qonnx(
-        model_path, directory, board_spec, target, CompileConfig(), env.tools, (inputs[:5], reference[:5])
-    )
+    options = CompileConfig()
+    golden = (inputs[: options.finn_verify_samples], reference[: options.finn_verify_samples])
+    compiled = compile_qonnx(model_path, directory, board_spec, target, options, env.tools, golden)
     compile_seconds = time.perf_counter() - began
     verification = verify_compiled(directory, inputs, reference, labels)
     report = build_report(

@@ -7,10 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hwcompress.flow import StageResult
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2%}"
+from hwcompress.report.markdown import pct
 
 
 def summary_lines(name: str, results: list[StageResult], run_dir: Path) -> list[str]:
@@ -37,8 +34,8 @@ def report_lines(name: str, report: dict[str, Any], reference: str = "reference"
     fit = f"   DOES NOT FIT {board['name']} ({', '.join(over)} over the ceiling)" if over else ""
     return [
         f"{name} on {board['name']} ({board['part']}) at {est['clock_mhz']:g} MHz",
-        f"  accuracy      {reference} {_pct(acc['torch'])}   qonnx {_pct(acc['qonnx'])}   "
-        f"dataflow {_pct(acc['dataflow'])}   (simulated, {ver['samples']:,} samples)",
+        f"  accuracy      {reference} {pct(acc['torch'])}   qonnx {pct(acc['qonnx'])}   "
+        f"dataflow {pct(acc['dataflow'])}   (simulated, {ver['samples']:,} samples)",
         f"  verification  {verdict} of {ver['samples']:,} (simulated)",
         "  resources     "
         + "   ".join(f"{use[r]['used']:,.0f} {r.upper()} ({use[r]['share']:.1%})" for r in ("lut", "bram18", "dsp"))

@@ -10,6 +10,7 @@ import numpy as np
 
 from hwcompress.boards import Board
 from hwcompress.compile.build import clock_mhz, run_finn
+from hwcompress.compile.steps import HOST_TAIL_FILE
 from hwcompress.config import CompileConfig, TargetConfig
 from hwcompress.fileio import write_json
 from hwcompress.hw.estimate import Estimate, parse_estimates
@@ -20,7 +21,7 @@ from hwcompress.tools import Toolchain
 ESTIMATE_FILE = "estimate.json"
 ACCELERATOR_FILE = "accelerator.onnx"
 PARENT_FILE = "parent.onnx"
-TAIL_FILE = "host_tail.json"
+TAIL_FILE = HOST_TAIL_FILE
 FINN_DIR = "finn"
 
 
@@ -65,7 +66,7 @@ def compile_qonnx(
     )
     shutil.copyfile(build.accelerator_model, directory / ACCELERATOR_FILE)
     shutil.copyfile(build.parent_model, directory / PARENT_FILE)
-    write_json(directory / TAIL_FILE, build.host_tail)
+    shutil.copyfile(build.host_tail, directory / TAIL_FILE)
     fit = check_fit if target.enforce_fit else usage_of
     usage = fit(estimate, board, target.max_utilization)
     return Compiled(directory, estimate, usage, finn_verify, build.bitfile)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +41,8 @@ class FinnBuild:
         return self.output_dir / "intermediate_models" / "dataflow_parent.onnx"
 
     @property
-    def host_tail(self) -> list[dict]:
-        return json.loads((self.output_dir / HOST_TAIL_FILE).read_text())
+    def host_tail(self) -> Path:
+        return self.output_dir / HOST_TAIL_FILE
 
     def finn_verify_results(self) -> dict[str, bool]:
         """FINN's own verify steps: step name -> every golden sample passed."""

@@ -33,6 +33,7 @@ PRUNE_FILE = "prune.json"
 
 def prune_stage(ctx: StageContext) -> StageOutput:
     cfg = ctx.flow.prune
+    train_info = json.loads((ctx.stage_dir_of("train") / INFO_FILE).read_text())
     teacher = load_trained_model(ctx, ctx.stage_dir_of("train"))
     data = load_splits(ctx.flow.data, ctx.env.search)
     model = copy.deepcopy(teacher)
@@ -69,7 +70,7 @@ def prune_stage(ctx: StageContext) -> StageOutput:
             "schedule": cfg.schedule.value,
             "layers": [{"name": name, "before": before[name], "after": after[name]} for name in before],
             "keep": {name: index.tolist() for name, index in keep.items()},
-            "accuracy": {"unpruned_test": accuracy(teacher, data.test_x, data.test_y), "test": test_acc},
+            "accuracy": {"unpruned_test": train_info["accuracy"]["test"], "test": test_acc},
             "steps": steps,
         },
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
+    """A fraction as a percentage; a dash where not computed."""
     return "—" if value is None else f"{value:.2%}"
 
 
@@ -28,8 +29,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{_num(est['lut'])} LUT, {_num(est['bram18'])} BRAM18, {_num(est['dsp'])} DSP; "
         f"{_num(est['fps'])} frames/s, {est['latency_us']:.1f} µs latency (*estimate*).",
         f"- Dataflow graph on {ver['samples']:,} test images of {report['dataset']['name'] or 'the given inputs'}: "
-        f"{verdict} against the reference; accuracy {_pct(acc['dataflow'])} (*simulated*).",
-        f"- Accuracy: PyTorch {_pct(acc['torch'])}, QONNX {_pct(acc['qonnx'])}, dataflow {_pct(acc['dataflow'])} "
+        f"{verdict} against the reference; accuracy {pct(acc['dataflow'])} (*simulated*).",
+        f"- Accuracy: PyTorch {pct(acc['torch'])}, QONNX {pct(acc['qonnx'])}, dataflow {pct(acc['dataflow'])} "
         "(*simulated*).",
     ]
     if ver["finn_verify_steps"]:
@@ -57,7 +58,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             "",
             f"{prune['criterion']} criterion, {prune['allocation']} allocation, rate {prune['rate']:.0%} "
             f"(achieved {prune['achieved_rate']:.1%}), {prune['schedule']}; test accuracy "
-            f"{_pct(prune['accuracy_unpruned'])} before pruning, {_pct(acc['torch'])} after (*simulated*).",
+            f"{pct(prune['accuracy_unpruned'])} before pruning, {pct(acc['torch'])} after (*simulated*).",
         ]
     lines += [
         "",
