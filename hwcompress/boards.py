@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError
 
-from hwcompress.config import StrictModel, describe_validation_error
+from hwcompress.config import StrictModel, TargetConfig, describe_validation_error
 from hwcompress.errors import ConfigError
 
 #: Where the board files live (the repository's top-level ``boards/``).
@@ -87,3 +87,8 @@ def get_board(name_or_path: str) -> Board:
     close = difflib.get_close_matches(name_or_path, boards, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"known boards: {', '.join(boards)}"
     raise ConfigError(f"unknown board '{name_or_path}'; {hint} (or give the path of a board .yaml file)")
+
+
+def clock_mhz(board: Board, target: TargetConfig) -> float:
+    """The clock FINN designs for: the flow's ``target.clock_mhz``, else the board's."""
+    return target.clock_mhz or board.clock_mhz

@@ -16,7 +16,7 @@ import difflib
 import typing
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -184,7 +184,11 @@ class PruneConfig(StrictModel):
     rate: float = Field(0.0, ge=0.0, lt=1.0, description="Share of all prunable channels removed.")
     allocation: Allocation = Field(Allocation.GLOBAL, description="global: one ranking over all layers.")
     min_channels: int = Field(4, ge=1, description="No layer keeps fewer channels.")
-    granularity: int = Field(1, ge=1, description="Kept channel counts are rounded to multiples of this.")
+    granularity: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        "auto",
+        description="Kept channel counts are rounded to multiples of this; 'auto': the power of two FINN's "
+        "folding needs for target.fps on the board's clock, per layer.",
+    )
     schedule: PruneSchedule = PruneSchedule.ONESHOT
     steps: int = Field(3, ge=1, description="Iterative schedule: prune-and-fine-tune rounds.")
     finetune_epochs: int = Field(3, ge=0, description="Fine-tuning epochs after each pruning step.")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hwcompress.boards import Board
-from hwcompress.compile.build import clock_mhz, run_finn
+from hwcompress.boards import Board, clock_mhz
+from hwcompress.compile.build import run_finn
 from hwcompress.compile.steps import HOST_TAIL_FILE
 from hwcompress.config import CompileConfig, TargetConfig
 from hwcompress.fileio import write_json

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwcompress.boards import Board
+from hwcompress.boards import Board, clock_mhz
 from hwcompress.compile.finn_compat import prepare_finn
 from hwcompress.compile.steps import HOST_TAIL_FILE, plan_steps
 from hwcompress.config import CompileConfig, TargetConfig
@@ -53,10 +53,6 @@ class FinnBuild:
                 step, verdict = match.groups()
                 results[step] = results.get(step, True) and verdict == "SUCCESS"
         return results
-
-
-def clock_mhz(board: Board, target: TargetConfig) -> float:
-    return target.clock_mhz or board.clock_mhz
 
 
 def run_finn(

@@ -8,6 +8,8 @@ while 40 fold as 1, 2, 4, 5, 8, 10, 20 or 40.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 
 from hwcompress.config import Allocation
@@ -18,9 +20,9 @@ def kept_counts(
     rate: float,
     allocation: Allocation = Allocation.GLOBAL,
     min_channels: int = 1,
-    granularity: int = 1,
+    granularity: int | Mapping[str, int] = 1,
 ) -> dict[str, int]:
-    """Channels each group keeps when ``rate`` of all channels go."""
+    """Channels each group keeps when ``rate`` of all channels go, rounded to ``granularity`` (per group)."""
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"pruning rate must be in [0, 1), got {rate}")
     sizes = {name: len(s) for name, s in scores.items()}
@@ -37,14 +39,19 @@ def kept_counts(
             if counts[name] > floor[name]:
                 counts[name] -= 1
                 to_remove -= 1
-    return {name: _round_to(count, granularity, floor[name], sizes[name]) for name, count in counts.items()}
+    return round_counts(counts, sizes, granularity, min_channels)
 
 
-def _round_to(count: int, granularity: int, low: int, high: int) -> int:
-    if granularity <= 1:
-        return count
-    rounded = max(granularity, round(count / granularity) * granularity)
-    return min(high, max(low, rounded))
+def round_counts(
+    counts: Mapping[str, int], sizes: Mapping[str, int], granularity: int | Mapping[str, int], min_channels: int = 1
+) -> dict[str, int]:
+    """Each count rounded to the nearest multiple of its granularity, within [min_channels, size]."""
+    step = granularity if isinstance(granularity, Mapping) else dict.fromkeys(counts, granularity)
+    rounded = {}
+    for name, count in counts.items():
+        g, low = step[name], min(sizes[name], max(min_channels, 1))
+        rounded[name] = count if g <= 1 else min(sizes[name], max(low, g, round(count / g) * g))
+    return rounded
 
 
 def channels_to_keep(scores: dict[str, torch.Tensor], counts: dict[str, int]) -> dict[str, torch.Tensor]:

@@ -1,6 +1,6 @@
 """PCAS: Pruning Channels with Attention Statistics (Yamamoto & Maeno, OKI; arXiv 1806.05382).
 
-An attention module after each prunable layer's activation (global pooling -> FC -> ReLU -> FC -> sigmoid)
+An attention module after each prunable layer's activation (global pooling -> FC -> ReLU -> FC -> softmax)
 gates that layer's channels; it sits after the activation quantizer, whose saturation would otherwise stop
 the gates' gradients. The network is frozen and only the modules are trained, on the task loss; each
 channel's mean attention over the training data is then its importance. All layers are scored on one scale,
@@ -19,12 +19,12 @@ from torch import nn
 from hwcompress.prune.criteria import Scores, TrainingData
 from hwcompress.prune.groups import ChannelGroup
 
-#: Initial bias of the last layer: sigmoid(3) = 0.95, so training starts close to the ungated network.
-OPEN_BIAS = 3.0
-
-
 class ChannelAttention(nn.Module):
-    """Per-sample gates in (0, 1), one per channel, from the channels' (spatially pooled) activations."""
+    """Per-sample gates, one per channel, from the channels' (spatially pooled) activations.
+
+    The gates are a softmax over the channels times their number: they average 1 in every layer, so a layer
+    can only raise a channel by lowering others, and the mean gates of different layers share one scale.
+    """
 
     def __init__(self, channels: int, reduction: int = 4) -> None:
         super().__init__()
@@ -32,11 +32,12 @@ class ChannelAttention(nn.Module):
         self.squeeze = nn.Linear(channels, hidden)
         self.excite = nn.Linear(hidden, channels)
         nn.init.zeros_(self.excite.weight)
-        nn.init.constant_(self.excite.bias, OPEN_BIAS)
+        nn.init.zeros_(self.excite.bias)
 
     def forward(self, activation: torch.Tensor) -> torch.Tensor:
         pooled = activation.flatten(2).mean(2) if activation.dim() > 2 else activation
-        return torch.sigmoid(self.excite(F.relu(self.squeeze(pooled))))
+        logits = self.excite(F.relu(self.squeeze(pooled)))
+        return torch.softmax(logits, dim=1) * logits.shape[1]
 
 
 @dataclass(frozen=True)

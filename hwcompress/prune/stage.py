@@ -14,13 +14,15 @@ import json
 import torch
 from torch import nn
 
+from hwcompress.boards import clock_mhz, get_board
 from hwcompress.config import Criterion, PruneSchedule
 from hwcompress.data import Splits, load_splits
 from hwcompress.fileio import write_bytes, write_json
 from hwcompress.flow import StageContext, StageOutput
 from hwcompress.models import build_model
-from hwcompress.prune.allocate import channels_to_keep, kept_counts
+from hwcompress.prune.allocate import channels_to_keep, kept_counts, round_counts
 from hwcompress.prune.criteria import CRITERIA, TrainingData
+from hwcompress.prune.folding import folding_granularity, matrix_layers
 from hwcompress.prune.groups import sequential_groups
 from hwcompress.prune.surgery import channel_counts, prune_channels
 from hwcompress.train.distill import Distillation
@@ -41,10 +43,13 @@ def prune_stage(ctx: StageContext) -> StageOutput:
     before = channel_counts(model, groups)
     keep = {g.name: torch.arange(g.channels) for g in groups}
     steps = []
+    granularity = {}
     if cfg.criterion is not Criterion.NONE and cfg.rate > 0:
         rounds = cfg.steps if cfg.schedule is PruneSchedule.ITERATIVE else 1
         for step in range(1, rounds + 1):
-            model, keep = _prune_step(ctx, model, keep, sum(before.values()), cfg.rate * step / rounds, data)
+            model, keep, granularity = _prune_step(
+                ctx, model, keep, sum(before.values()), cfg.rate * step / rounds, data
+            )
             _fine_tune(ctx, model, teacher, data, step)
             steps.append(
                 {"step": step, "rate": cfg.rate * step / rounds, "val": accuracy(model, data.val_x, data.val_y)}
@@ -67,8 +72,11 @@ def prune_stage(ctx: StageContext) -> StageOutput:
             "achieved_rate": 1.0 - total_after / total_before if total_before else 0.0,
             "allocation": cfg.allocation.value,
             "granularity": cfg.granularity,
+            "layers": [
+                {"name": name, "before": before[name], "after": after[name], "granularity": granularity.get(name, 1)}
+                for name in before
+            ],
             "schedule": cfg.schedule.value,
-            "layers": [{"name": name, "before": before[name], "after": after[name]} for name in before],
             "keep": {name: index.tolist() for name, index in keep.items()},
             "accuracy": {"unpruned_test": train_info["accuracy"]["test"], "test": test_acc},
             "steps": steps,
@@ -90,8 +98,19 @@ def _prune_step(ctx, model, keep, total, rate, data: Splits):
     current = sum(channel_counts(model, groups).values())
     relative = max(0.0, 1.0 - round(total * (1.0 - rate)) / current)
     scores = CRITERIA[cfg.criterion.value]()(model, groups, TrainingData(data.train_x, data.train_y))
-    chosen = channels_to_keep(scores, kept_counts(scores, relative, cfg.allocation, cfg.min_channels, cfg.granularity))
-    return prune_channels(model, groups, chosen), {name: keep[name][chosen[name]] for name in keep}
+    counts = kept_counts(scores, relative, cfg.allocation, cfg.min_channels)
+    granularity = _granularity(ctx, model, groups, counts, data.input_shape)
+    counts = round_counts(counts, {g.name: g.channels for g in groups}, granularity, cfg.min_channels)
+    chosen = channels_to_keep(scores, counts)
+    return prune_channels(model, groups, chosen), {name: keep[name][chosen[name]] for name in keep}, granularity
+
+
+def _granularity(ctx, model, groups, counts, input_shape) -> dict[str, int]:
+    """``prune.granularity`` per group; 'auto' asks what FINN's folding for target.fps needs."""
+    if ctx.flow.prune.granularity != "auto":
+        return {group.name: ctx.flow.prune.granularity for group in groups}
+    cycles = clock_mhz(get_board(ctx.flow.board), ctx.flow.target) * 1e6 / ctx.flow.target.fps
+    return folding_granularity(matrix_layers(model, input_shape), groups, counts, cycles)
 
 
 def _fine_tune(ctx, model, teacher, data: Splits, step: int) -> None:

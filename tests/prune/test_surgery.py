@@ -81,3 +81,40 @@ def test_pruned_lenet5_exports_compiles_and_verifies_bit_exactly(tmp_path):
     assert result.mismatches == 0
     mvaus = [layer for layer in compiled.estimate.layers if layer.op_type.startswith("MVAU")]
     assert len(mvaus) == 4
+
+
+def _gemms_to_matmuls(model):
+    """qonnx's GemmToMatMul needs a bias input; Brevitas exports bias-free Gemms, so give them a zero one."""
+    from qonnx.transformation.gemm_to_matmul import GemmToMatMul
+
+    for node in model.graph.node:
+        if node.op_type == "Gemm" and len(node.input) == 2:
+            weight = model.get_initializer(node.input[1])
+            transposed = any(a.name == "transB" and a.i for a in node.attribute)
+            model.set_initializer(f"{node.name}_zero_bias", np.zeros(weight.shape[0 if transposed else 1], np.float32))
+            node.input.append(f"{node.name}_zero_bias")
+    return model.transform(GemmToMatMul())
+
+
+def test_pruning_in_pytorch_equals_qonnx_prune_channels():
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.pruning import PruneChannels
+    from qonnx.util.cleanup import cleanup_model
+
+    net, images = calibrated("mlp", (1, 8, 8), (16, 12))
+    groups = sequential_groups(net)
+    keep = {"fc0": torch.tensor([0, 2, 3, 5, 7, 8, 9, 11, 13]), "fc1": torch.tensor([1, 2, 4, 6, 7, 10])}
+    graph = cleanup_model(_gemms_to_matmuls(cleanup_model(export_qonnx_model(net, (1, 8, 8)), preserve_qnt_ops=False)))
+    activations = [node.output[0] for node in graph.graph.node if node.op_type == "Quant"]
+    removed = {
+        name: {1: set(range(g.channels)) - set(keep[g.name].tolist())}
+        for name, g in zip(activations, groups, strict=True)
+    }
+    graph = cleanup_model(graph.transform(PruneChannels(removed)))
+    weights = [graph.get_initializer(n.input[1]).shape for n in graph.graph.node if n.op_type == "MatMul"]
+    assert weights == [(64, 9), (9, 6), (6, 10)]
+    pruned = prune_channels(net, groups, keep)
+    x = images[:16].astype(np.float32)
+    name_in, name_out = graph.graph.input[0].name, graph.graph.output[0].name
+    from_qonnx = np.concatenate([execute_onnx(graph, {name_in: x[i : i + 1]})[name_out] for i in range(len(x))])
+    np.testing.assert_array_equal(from_qonnx, predict(pruned, images[:16]).numpy())
