@@ -19,6 +19,7 @@ from torch import nn
 from hwcompress.prune.criteria import Scores, TrainingData
 from hwcompress.prune.groups import ChannelGroup
 
+
 class ChannelAttention(nn.Module):
     """Per-sample gates, one per channel, from the channels' (spatially pooled) activations.
 

@@ -1,0 +1,88 @@
+"""Structured pruning of a trained network: score, allocate, remove, fine-tune; one-shot or iterative.
+
+One-shot removes ``cfg.rate`` of all prunable channels at once; iterative reaches it in ``cfg.steps`` equal
+steps, fine-tuning after each. The prune stage and the benchmarks both call ``prune_model``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from hwcompress.config import Criterion, PruneConfig, PruneSchedule
+from hwcompress.data import Splits
+from hwcompress.prune.allocate import channels_to_keep, kept_counts, round_counts
+from hwcompress.prune.criteria import CRITERIA, TrainingData
+from hwcompress.prune.folding import folding_granularity, matrix_layers
+from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.surgery import channel_counts, prune_channels
+from hwcompress.train.loop import accuracy
+
+#: ``fine_tune(model, step)`` trains the pruned model in place after pruning step ``step`` (1-based).
+FineTune = Callable[[nn.Module, int], None]
+
+
+@dataclass
+class Pruned:
+    """The pruned network, its kept channels as indices into the original ones, and what each step did."""
+
+    model: nn.Module
+    before: dict[str, int]
+    keep: dict[str, torch.Tensor]
+    granularity: dict[str, int] = field(default_factory=dict)
+    steps: list[dict] = field(default_factory=list)
+
+    @property
+    def after(self) -> dict[str, int]:
+        return {name: len(index) for name, index in self.keep.items()}
+
+    @property
+    def achieved_rate(self) -> float:
+        total = sum(self.before.values())
+        return 1.0 - sum(self.after.values()) / total if total else 0.0
+
+
+def prune_model(
+    model: nn.Module,
+    data: Splits,
+    cfg: PruneConfig,
+    cycles_per_image: float,
+    fine_tune: FineTune,
+    log: Callable[[str], None] = lambda _: None,
+) -> Pruned:
+    """Prune ``model`` (left as it is) as ``cfg`` says; ``cycles_per_image`` (clock / fps) sizes 'auto' granularity."""
+    groups = sequential_groups(model)
+    result = Pruned(model, channel_counts(model, groups), {g.name: torch.arange(g.channels) for g in groups})
+    if cfg.criterion is Criterion.NONE or cfg.rate == 0:
+        return result
+    rounds = cfg.steps if cfg.schedule is PruneSchedule.ITERATIVE else 1
+    for step in range(1, rounds + 1):
+        rate = cfg.rate * step / rounds
+        _prune_step(result, data, cfg, rate, cycles_per_image)
+        fine_tune(result.model, step)
+        result.steps.append({"step": step, "rate": rate, "val": accuracy(result.model, data.val_x, data.val_y)})
+        log(
+            f"prune step {step}/{rounds}: {sum(result.after.values())} channels kept, val {result.steps[-1]['val']:.2%}"
+        )
+    return result
+
+
+def _prune_step(result: Pruned, data: Splits, cfg: PruneConfig, rate: float, cycles_per_image: float) -> None:
+    """Remove channels until ``rate`` of the original ones are gone."""
+    groups = sequential_groups(result.model)
+    current = sum(channel_counts(result.model, groups).values())
+    relative = max(0.0, 1.0 - round(sum(result.before.values()) * (1.0 - rate)) / current)
+    scores = CRITERIA[cfg.criterion.value]()(result.model, groups, TrainingData(data.train_x, data.train_y))
+    counts = kept_counts(scores, relative, cfg.allocation, cfg.min_channels)
+    if cfg.granularity == "auto":
+        layers = matrix_layers(result.model, data.input_shape)
+        result.granularity = folding_granularity(layers, groups, counts, cycles_per_image)
+    else:
+        result.granularity = {group.name: cfg.granularity for group in groups}
+    counts = round_counts(counts, {g.name: g.channels for g in groups}, result.granularity, cfg.min_channels)
+    chosen = channels_to_keep(scores, counts)
+    result.model = prune_channels(result.model, groups, chosen)
+    result.keep = {name: result.keep[name][chosen[name]] for name in result.keep}
