@@ -1,0 +1,202 @@
+"""Benchmark: pruning criteria x global rates on one flow's network, same fine-tune budget for all.
+
+Usage:
+  python bench/prune_sweep.py train    FLOW --out DIR [--seeds 0 1 2]
+  python bench/prune_sweep.py prune    FLOW --out DIR [--criteria ...] [--rates ...] [--distill on off] [--jobs N]
+  python bench/prune_sweep.py estimate FLOW --out DIR          (FINN estimates of every pruned network)
+  python bench/prune_sweep.py table    FLOW --out DIR          (BENCHMARKS.md rows, mean over seeds)
+
+``train`` trains the unpruned network once per seed; ``prune`` runs every (seed, criterion, rate, distill)
+in its own single-threaded process, one-shot, fine-tuned for ``--finetune-epochs`` at the flow's prune
+settings; ``estimate`` exports each network and asks FINN for LUT and fps at the flow's target (it needs no
+training, so it can run on another machine than ``prune``). Results are JSON files under DIR/runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from itertools import product
+from multiprocessing import get_context
+from pathlib import Path
+
+import torch
+
+from hwcompress.boards import clock_mhz, get_board
+from hwcompress.config import FlowConfig, PruneConfig, load_flow
+from hwcompress.data import SearchPath, load_splits
+from hwcompress.fileio import write_json
+from hwcompress.models import build_model
+from hwcompress.prune.engine import prune_model
+from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.surgery import prune_channels
+from hwcompress.train.distill import Distillation
+from hwcompress.train.loop import accuracy, fit
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "datasets"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("phase", choices=("train", "prune", "estimate", "table"))
+    parser.add_argument("flow", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--criteria", nargs="+", default=["random", "l1", "bn", "taylor", "pcas"])
+    parser.add_argument("--rates", type=float, nargs="+", default=[0.5, 0.7, 0.9])
+    parser.add_argument("--distill", nargs="+", choices=("on", "off"), default=["on"])
+    parser.add_argument("--finetune-epochs", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--threads", type=int, default=None, help="train: CPU threads (default: all cores)")
+    args = parser.parse_args()
+    flow = load_flow(args.flow)
+    if args.phase == "train":
+        for seed in args.seeds:
+            train_base(flow, seed, args.out, args.threads)
+    elif args.phase == "prune":
+        jobs = list(product(args.seeds, args.criteria, args.rates, args.distill))
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(prune_one, args.flow, args.out, args.finetune_epochs, *job) for job in jobs]
+            for future in futures:
+                print(future.result(), flush=True)
+    elif args.phase == "estimate":
+        for path in sorted((args.out / "runs").glob("*.json")):
+            estimate_one(flow, path)
+    else:
+        print_table(args.out)
+    return 0
+
+
+def _data(flow: FlowConfig):
+    root = os.environ.get("HWCOMPRESS_DATA") or (str(SHARED) if SHARED.exists() else None)
+    return load_splits(flow.data, SearchPath.default(root))
+
+
+def train_base(flow: FlowConfig, seed: int, out: Path, threads: int | None = None) -> None:
+    """The unpruned network for ``seed``, trained as the flow says (skipped when already there)."""
+    target = out / f"base-s{seed}.pt"
+    if target.exists():
+        return
+    data = _data(flow)
+    torch.manual_seed(seed)
+    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        fit(model, data, flow.train.model_copy(update={"seed": seed, "threads": threads}), Path(tmp) / "c.pt", "base")
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), target)
+    write_json(
+        out / f"base-s{seed}.json",
+        {"seed": seed, "test": accuracy(model, data.test_x, data.test_y), "seconds": time.perf_counter() - began},
+    )
+    print(f"seed {seed}: {accuracy(model, data.test_x, data.test_y):.2%}", flush=True)
+
+
+def _base(flow: FlowConfig, data, seed: int, out: Path):
+    torch.manual_seed(seed)
+    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
+    model.load_state_dict(torch.load(out / f"base-s{seed}.pt", weights_only=True))
+    return model.eval()
+
+
+def prune_one(flow_path: Path, out: Path, epochs: int, seed: int, criterion: str, rate: float, distill: str) -> Path:
+    """One pruned network: its kept channels, accuracy and weights under ``out/runs``."""
+    torch.set_num_threads(1)
+    flow = load_flow(flow_path)
+    name = f"s{seed}-{criterion}-{round(rate * 100)}-kd{distill}"
+    result_path = out / "runs" / f"{name}.json"
+    if result_path.exists():
+        return result_path
+    data = _data(flow)
+    teacher = _base(flow, data, seed, out)
+    settings = flow.prune.model_dump()
+    settings.update(criterion=criterion, rate=rate, finetune_epochs=epochs)
+    settings["distill"]["enabled"] = distill == "on"
+    cfg = PruneConfig.model_validate(settings)
+    train = flow.train.model_copy(update={"epochs": epochs, "lr": cfg.finetune_lr or flow.train.lr / 10, "threads": 1})
+    kd = Distillation(teacher, cfg.distill.alpha, cfg.distill.temperature) if distill == "on" else None
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def fine_tune(model, step):
+            fit(model, data, train.model_copy(update={"seed": step}), Path(tmp) / f"ft-{step}.pt", name, None, kd)
+
+        cycles = clock_mhz(get_board(flow.board), flow.target) * 1e6 / flow.target.fps
+        result = prune_model(_base(flow, data, seed, out), data, cfg, cycles, fine_tune)
+    result_path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(result.model.state_dict(), result_path.with_suffix(".pt"))
+    write_json(
+        result_path,
+        {
+            "seed": seed,
+            "criterion": criterion,
+            "rate": rate,
+            "distill": distill,
+            "finetune_epochs": epochs,
+            "achieved_rate": result.achieved_rate,
+            "after": result.after,
+            "keep": {k: v.tolist() for k, v in result.keep.items()},
+            "unpruned_test": accuracy(teacher, data.test_x, data.test_y),
+            "test": accuracy(result.model, data.test_x, data.test_y),
+            "seconds": time.perf_counter() - began,
+        },
+    )
+    return result_path
+
+
+def estimate_one(flow: FlowConfig, path: Path) -> None:
+    """Add FINN's LUT / BRAM / fps estimates at the flow's target to one result file."""
+    from hwcompress.compile.accelerator import compile_qonnx
+    from hwcompress.export.qonnx_export import export_qonnx_model
+    from hwcompress.fileio import save_onnx
+    from hwcompress.tools import Toolchain
+
+    result = json.loads(path.read_text())
+    if "estimate" in result:
+        return
+    data = _data(flow)
+    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
+    keep = {name: torch.tensor(index) for name, index in result["keep"].items()}
+    model = prune_channels(model, sequential_groups(model), keep)
+    model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
+    target = flow.target.model_copy(update={"enforce_fit": False})
+    with tempfile.TemporaryDirectory() as tmp:
+        save_onnx(export_qonnx_model(model.eval(), data.input_shape), Path(tmp) / "m.onnx")
+        compiled = compile_qonnx(
+            Path(tmp) / "m.onnx", Path(tmp) / "c", get_board(flow.board), target, flow.compile, Toolchain()
+        )
+    e = compiled.estimate
+    result["estimate"] = {"lut": e.lut, "bram18": e.bram18, "dsp": e.dsp, "fps": e.fps}
+    write_json(path, result)
+    print(f"{path.stem}: {e.lut:,.0f} LUT, {e.fps:,.0f} fps", flush=True)
+
+
+def print_table(out: Path) -> None:
+    runs = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+    groups: dict[tuple, list[dict]] = {}
+    for run in runs:
+        groups.setdefault((run["distill"], run["rate"], run["criterion"]), []).append(run)
+    print("| rate | criterion | distill | seeds | top-1 | kept channels | LUT | fps |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (distill, rate, criterion), rows in sorted(groups.items()):
+        accs = [r["test"] * 100 for r in rows]
+        spread = f" ± {statistics.stdev(accs):.2f}" if len(accs) > 1 else ""
+        kept = "/".join(str(n) for n in rows[0]["after"].values())
+        est = [r["estimate"] for r in rows if "estimate" in r]
+        lut = f"{statistics.mean(e['lut'] for e in est):,.0f}" if est else "—"
+        fps = f"{statistics.mean(e['fps'] for e in est):,.0f}" if est else "—"
+        print(
+            f"| {rate:.0%} | {criterion} | {distill} | {len(rows)} | {statistics.mean(accs):.2f}%{spread} | "
+            f"{kept} | {lut} | {fps} |"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
