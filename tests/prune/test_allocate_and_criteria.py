@@ -113,7 +113,7 @@ def test_folding_granularity_is_the_parallelism_finn_needs_at_the_target():
 
     net = build_model(ModelConfig(arch="mlp", hidden=(256, 256)), QuantConfig(), (1, 28, 28), 10)
     layers = matrix_layers(net, (1, 28, 28))
-    assert [(l.fan_in, l.outputs, l.weight_bits) for l in layers.values()] == [
+    assert [(layer.fan_in, layer.outputs, layer.weight_bits) for layer in layers.values()] == [
         (784, 256, 2),
         (256, 256, 2),
         (256, 10, 2),
