@@ -1,0 +1,186 @@
+"""Unstructured magnitude pruning: weight masks, and two ways of raising the threshold to a target sparsity.
+
+Each layer's threshold is ``lam * std`` of its unpruned weights (Han et al. 2015), one ``lam`` for the whole
+model, so layers with broad weight distributions keep more. ``fixed_schedule`` raises the sparsity in equal
+steps with a fine-tune after each, as set by hand; ``dynamic_threshold`` (after Lee & Park 2021) raises it
+while validation accuracy stays within a tolerance, growing the step while pruning is free and fine-tuning
+only when accuracy falls out of the tolerance. Zeros shrink the stored model (see ``deep_compression``), not
+a FINN accelerator: FINN's MVAUs compute every weight.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from hwcompress.prune.groups import COMPUTE
+
+#: ``fine_tune(model)`` trains the masked model in place (one unit of the budget, e.g. one epoch).
+FineTune = Callable[[nn.Module], None]
+#: ``evaluate(model)`` returns validation accuracy as a fraction.
+Evaluate = Callable[[nn.Module], float]
+
+
+def weight_layers(model: nn.Module) -> dict[str, nn.Module]:
+    """The model's linear and conv layers by module name: what unstructured pruning and sharing act on."""
+    return {name: module for name, module in model.named_modules() if isinstance(module, COMPUTE)}
+
+
+class WeightHooks:
+    """Re-applies ``project`` to each layer's weights before every forward pass (and on demand).
+
+    Training steps move the float weights freely; projecting them before use keeps the constraint (a mask,
+    shared values) in every forward pass, as the paper's methods do by masking gradients.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.layers = weight_layers(model)
+        self._names = {id(module): name for name, module in self.layers.items()}
+        self._handles = [m.register_forward_pre_hook(self._before_forward) for m in self.layers.values()]
+
+    def _before_forward(self, module: nn.Module, _inputs) -> None:
+        self._apply(module)
+
+    def project(self, name: str, weight: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def _apply(self, module: nn.Module) -> None:
+        module.weight.copy_(self.project(self._names[id(module)], module.weight))
+
+    def apply(self) -> None:
+        """Project every layer's weights now."""
+        for module in self.layers.values():
+            self._apply(module)
+
+    def remove(self) -> None:
+        """Project once more and detach the hooks: the weights keep the constraint, training no longer does."""
+        self.apply()
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+
+class WeightMasks(WeightHooks):
+    """Binary masks on the weights of every linear and conv layer; pruned weights read as zero."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model)
+        self.masks = {name: torch.ones_like(m.weight, dtype=torch.bool) for name, m in self.layers.items()}
+        self._std = {name: float(m.weight.detach().std()) or 1.0 for name, m in self.layers.items()}
+
+    def project(self, name: str, weight: torch.Tensor) -> torch.Tensor:
+        return weight * self.masks[name]
+
+    @property
+    def sparsity(self) -> float:
+        total = sum(mask.numel() for mask in self.masks.values())
+        return 1.0 - sum(int(mask.sum()) for mask in self.masks.values()) / total
+
+    @torch.no_grad()
+    def prune_to(self, sparsity: float) -> float:
+        """Zero the smallest weights (relative to their layer's std) until ``sparsity`` of all are zero.
+
+        Masks only shrink; returns the threshold ``lam`` (in units of each layer's std).
+        """
+        if not 0.0 <= sparsity < 1.0:
+            raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+        scores = {name: (m.weight.abs() / self._std[name]) * self.masks[name] for name, m in self.layers.items()}
+        flat = torch.cat([s.flatten() for s in scores.values()])
+        count = round(sparsity * flat.numel())
+        if count == 0:
+            return 0.0
+        lam = float(flat.kthvalue(count).values)
+        for name, score in scores.items():
+            # ties at the threshold: keep exactly ``count`` zeros overall by ranking, not by comparison
+            self.masks[name] &= score > lam
+        short = count - (flat.numel() - sum(int(mask.sum()) for mask in self.masks.values()))
+        if short > 0:
+            self._prune_ties(scores, lam, short)
+        self.apply()
+        return lam
+
+    def _prune_ties(self, scores: dict[str, torch.Tensor], lam: float, short: int) -> None:
+        for name, score in scores.items():
+            tied = ((score == lam) & self.masks[name]).flatten().nonzero().flatten()[:short]
+            self.masks[name].view(-1)[tied] = False
+            short -= len(tied)
+            if short == 0:
+                return
+
+
+@dataclass
+class PruneStep:
+    """One threshold raise: the sparsity reached, validation accuracy, and whether a fine-tune followed."""
+
+    sparsity: float
+    val_acc: float
+    fine_tuned: bool
+
+
+@dataclass
+class MagnitudeRun:
+    """How a schedule went: its steps, fine-tune units spent, seconds, and the final sparsity."""
+
+    method: str
+    steps: list[PruneStep] = field(default_factory=list)
+    fine_tunes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def sparsity(self) -> float:
+        return self.steps[-1].sparsity if self.steps else 0.0
+
+
+def fixed_schedule(
+    model: nn.Module, masks: WeightMasks, target: float, steps: int, fine_tune: FineTune, evaluate: Evaluate
+) -> MagnitudeRun:
+    """Raise sparsity to ``target`` in ``steps`` equal steps, fine-tuning after each (Han et al.'s schedule)."""
+    run, began = MagnitudeRun("fixed"), time.perf_counter()
+    for step in range(1, steps + 1):
+        masks.prune_to(target * step / steps)
+        fine_tune(model)
+        masks.apply()
+        run.fine_tunes += 1
+        run.steps.append(PruneStep(masks.sparsity, evaluate(model), True))
+    run.seconds = time.perf_counter() - began
+    return run
+
+
+def dynamic_threshold(
+    model: nn.Module,
+    masks: WeightMasks,
+    target: float,
+    fine_tune: FineTune,
+    evaluate: Evaluate,
+    tolerance: float = 0.002,
+    first_step: float = 0.2,
+    max_fine_tunes: int = 20,
+) -> MagnitudeRun:
+    """Raise sparsity towards ``target`` while validation accuracy stays within ``tolerance`` of the start.
+
+    A raise that keeps accuracy costs one evaluation and doubles the next step; one that loses it is followed
+    by fine-tunes until accuracy is back, and halves the next step. Stops at ``target`` with accuracy within
+    the tolerance, or after ``max_fine_tunes`` (the run's ``sparsity`` then says how far it got).
+    """
+    run, began = MagnitudeRun("dynamic"), time.perf_counter()
+    floor = evaluate(model) - tolerance
+    step = first_step
+    while masks.sparsity < target - 1e-9:
+        masks.prune_to(min(target, masks.sparsity + step))
+        acc, tuned = evaluate(model), False
+        while acc < floor and run.fine_tunes < max_fine_tunes:
+            fine_tune(model)
+            masks.apply()
+            run.fine_tunes += 1
+            acc, tuned = evaluate(model), True
+        run.steps.append(PruneStep(masks.sparsity, acc, tuned))
+        if acc < floor:
+            break
+        step = step / 2 if tuned else step * 2
+    run.seconds = time.perf_counter() - began
+    return run
