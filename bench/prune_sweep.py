@@ -53,6 +53,7 @@ def main() -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=[0.5, 0.7, 0.9])
     parser.add_argument("--distill", nargs="+", choices=("on", "off"), default=["on"])
     parser.add_argument("--finetune-epochs", type=int, default=5)
+    parser.add_argument("--granularity", type=int, default=None, help="prune: fixed granularity (default: the flow's)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--threads", type=int, default=None, help="train: CPU threads (default: all cores)")
     args = parser.parse_args()
@@ -63,7 +64,10 @@ def main() -> int:
     elif args.phase == "prune":
         jobs = list(product(args.seeds, args.criteria, args.rates, args.distill))
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(prune_one, args.flow, args.out, args.finetune_epochs, *job) for job in jobs]
+            futures = [
+                pool.submit(prune_one, args.flow, args.out, args.finetune_epochs, args.granularity, *job)
+                for job in jobs
+            ]
             for future in futures:
                 print(future.result(), flush=True)
     elif args.phase == "estimate":
@@ -106,18 +110,29 @@ def _base(flow: FlowConfig, data, seed: int, out: Path):
     return model.eval()
 
 
-def prune_one(flow_path: Path, out: Path, epochs: int, seed: int, criterion: str, rate: float, distill: str) -> Path:
+def prune_one(
+    flow_path: Path,
+    out: Path,
+    epochs: int,
+    granularity: int | None,
+    seed: int,
+    criterion: str,
+    rate: float,
+    distill: str,
+) -> Path:
     """One pruned network: its kept channels, accuracy and weights under ``out/runs``."""
     torch.set_num_threads(1)
     flow = load_flow(flow_path)
-    name = f"s{seed}-{criterion}-{round(rate * 100)}-kd{distill}"
+    name = f"s{seed}-{criterion}-{round(rate * 100)}-kd{distill}" + (f"-g{granularity}" if granularity else "")
     result_path = out / "runs" / f"{name}.json"
     if result_path.exists():
         return result_path
     data = _data(flow)
     teacher = _base(flow, data, seed, out)
     settings = flow.prune.model_dump()
-    settings.update(criterion=criterion, rate=rate, finetune_epochs=epochs)
+    settings.update(
+        criterion=criterion, rate=rate, finetune_epochs=epochs, granularity=granularity or settings["granularity"]
+    )
     settings["distill"]["enabled"] = distill == "on"
     cfg = PruneConfig.model_validate(settings)
     train = flow.train.model_copy(update={"epochs": epochs, "lr": cfg.finetune_lr or flow.train.lr / 10, "threads": 1})
@@ -139,6 +154,7 @@ def prune_one(flow_path: Path, out: Path, epochs: int, seed: int, criterion: str
             "criterion": criterion,
             "rate": rate,
             "distill": distill,
+            "granularity": str(cfg.granularity),
             "finetune_epochs": epochs,
             "achieved_rate": result.achieved_rate,
             "after": result.after,
@@ -182,10 +198,11 @@ def print_table(out: Path) -> None:
     runs = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
     groups: dict[tuple, list[dict]] = {}
     for run in runs:
-        groups.setdefault((run["distill"], run["rate"], run["criterion"]), []).append(run)
-    print("| rate | criterion | distill | seeds | top-1 | kept channels | LUT | fps |")
-    print("|---|---|---|---|---|---|---|---|")
-    for (distill, rate, criterion), rows in sorted(groups.items()):
+        key = (run["distill"], run.get("granularity", "auto"), run["rate"], run["criterion"])
+        groups.setdefault(key, []).append(run)
+    print("| rate | criterion | distill | granularity | seeds | top-1 | kept channels | LUT | fps |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (distill, granularity, rate, criterion), rows in sorted(groups.items()):
         accs = [r["test"] * 100 for r in rows]
         spread = f" ± {statistics.stdev(accs):.2f}" if len(accs) > 1 else ""
         kept = "/".join(str(n) for n in rows[0]["after"].values())
@@ -193,8 +210,8 @@ def print_table(out: Path) -> None:
         lut = f"{statistics.mean(e['lut'] for e in est):,.0f}" if est else "—"
         fps = f"{statistics.mean(e['fps'] for e in est):,.0f}" if est else "—"
         print(
-            f"| {rate:.0%} | {criterion} | {distill} | {len(rows)} | {statistics.mean(accs):.2f}%{spread} | "
-            f"{kept} | {lut} | {fps} |"
+            f"| {rate:.0%} | {criterion} | {distill} | {granularity} | {len(rows)} | "
+            f"{statistics.mean(accs):.2f}%{spread} | {kept} | {lut} | {fps} |"
         )
 
 
