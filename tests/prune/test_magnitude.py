@@ -55,6 +55,19 @@ def test_masks_remove_the_smallest_weights_relative_to_each_layers_spread(traine
     assert masks.sparsity == pytest.approx(0.6, abs=1e-4)
 
 
+def test_every_layer_keeps_its_floor_and_the_target_is_exact(trained):
+    model = fresh(trained)
+    with torch.no_grad():
+        # equal magnitudes sit at 1 std, under the threshold at 85 %: the classifier would go entirely
+        model.body.out.weight.copy_(model.body.out.weight.sign())
+    masks = WeightMasks(model, min_density=0.1)
+    masks.prune_to(0.85)
+    assert masks.sparsity == pytest.approx(0.85, abs=1e-4)
+    assert masks.masks["body.out"].float().mean() == pytest.approx(0.1, abs=0.002)
+    with pytest.raises(ValueError, match="min_density"):
+        masks.prune_to(0.95)
+
+
 def test_pruned_weights_stay_zero_through_training(trained, tmp_path):
     model = fresh(trained)
     masks = WeightMasks(model)
