@@ -169,7 +169,7 @@ def print_storage(report, base_test: float, shared_test: float, final_test: floa
             f"{layer.dense_float_bits:,} | {layer.dense_int_bits:,} | {layer.sparse_bits:,} | {layer.huffman_bits:,} |"
         )
     print(
-        f"| total (+ {report.other_bits:,} bits of BN and scales as float32) | | | "
+        f"| total (+ {report.other_bits:,} bits: BatchNorm folded to scale and shift, float32) | | | "
         f"{report.total('dense_float_bits'):,} | {report.total('dense_int_bits'):,} | "
         f"{report.total('sparse_bits'):,} | {report.total('huffman_bits'):,} |"
     )

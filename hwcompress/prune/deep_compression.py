@@ -118,7 +118,7 @@ class LayerStorage:
 
 @dataclass(frozen=True)
 class Storage:
-    """Bits of a model's stored weights before and after Deep Compression; ``other_bits`` (BN, biases) as float."""
+    """Bits of a model's stored weights before and after Deep Compression; ``other_bits``: BN (folded), as float."""
 
     layers: list[LayerStorage]
     other_bits: int
@@ -164,7 +164,16 @@ def storage(model: nn.Module, shared: SharedWeights, index_bits: int) -> Storage
                 + 8 * (symbols + 2**index_bits),
             )
         )
-    weights = {id(module.weight) for module in weight_layers(model).values()}
-    other = sum(p.numel() for p in model.parameters() if id(p) not in weights)
-    other += sum(b.numel() for name, b in model.named_buffers() if not name.endswith("num_batches_tracked"))
-    return Storage(layers, other * FLOAT_BITS)
+    return Storage(layers, _other_values(model) * FLOAT_BITS)
+
+
+def _other_values(model: nn.Module) -> int:
+    """Values stored besides the weight matrices: a BatchNorm as its folded scale and shift, the rest as is."""
+    counted = {id(module.weight) for module in weight_layers(model).values()}
+    values = 0
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            values += 2 * module.num_features
+            counted |= {id(t) for t in (*module.parameters(recurse=False), *module.buffers(recurse=False))}
+    tensors = [*model.parameters(), *(b for name, b in model.named_buffers() if not name.endswith("batches_tracked"))]
+    return values + sum(t.numel() for t in tensors if id(t) not in counted)

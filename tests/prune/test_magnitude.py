@@ -155,3 +155,4 @@ def test_storage_counts_dense_and_compressed_bits(trained):
     )
     assert all(layer.huffman_bits < layer.dense_int_bits for layer in report.layers if layer.weights > 1000)
     assert report.ratio_vs_float > 8 and report.ratio_vs_int > 1
+    assert 32 * 2 * 64 <= report.other_bits < 32 * 4 * 64  # BatchNorm(64) stored folded: a scale and a shift
