@@ -43,6 +43,7 @@ def main() -> int:
     parser.add_argument("--tolerance", type=float, default=0.001, help="dynamic: allowed validation drop")
     parser.add_argument("--cluster-bits", type=int, default=5)
     parser.add_argument("--index-bits", type=int, default=5)
+    parser.add_argument("--scoring", choices=("std", "lamp"), default="std", help="how weights rank across layers")
     parser.add_argument("--weight-decay", type=float, default=None, help="L2 of the base training (Han et al. use it)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path("bench-runs/unstructured"))
@@ -68,7 +69,7 @@ def main() -> int:
         fine_tune = one_epoch(flow, data, Path(tmp))
         for method in ("fixed", "dynamic"):
             model = base()
-            masks = WeightMasks(model)
+            masks = WeightMasks(model, scoring=args.scoring)
             if method == "fixed":
                 run = fixed_schedule(model, masks, args.target, args.steps, fine_tune, evaluate)
             else:

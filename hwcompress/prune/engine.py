@@ -16,7 +16,7 @@ from hwcompress.config import Criterion, PruneConfig, PruneSchedule
 from hwcompress.data import Splits
 from hwcompress.prune.allocate import channels_to_keep, kept_counts, round_counts
 from hwcompress.prune.criteria import CRITERIA, TrainingData
-from hwcompress.prune.folding import folding_granularity, matrix_layers
+from hwcompress.prune.folding import foldable_counts, matrix_layers
 from hwcompress.prune.groups import sequential_groups
 from hwcompress.prune.surgery import channel_counts, prune_channels
 from hwcompress.train.loop import accuracy
@@ -79,10 +79,10 @@ def _prune_step(result: Pruned, data: Splits, cfg: PruneConfig, rate: float, cyc
     counts = kept_counts(scores, relative, cfg.allocation, cfg.min_channels)
     if cfg.granularity == "auto":
         layers = matrix_layers(result.model, data.input_shape)
-        result.granularity = folding_granularity(layers, groups, counts, cycles_per_image)
+        counts, result.granularity = foldable_counts(layers, groups, counts, cycles_per_image, cfg.min_channels)
     else:
         result.granularity = {group.name: cfg.granularity for group in groups}
-    counts = round_counts(counts, {g.name: g.channels for g in groups}, result.granularity, cfg.min_channels)
+        counts = round_counts(counts, {g.name: g.channels for g in groups}, result.granularity, cfg.min_channels)
     chosen = channels_to_keep(scores, counts)
     result.model = prune_channels(result.model, groups, chosen)
     result.keep = {name: result.keep[name][chosen[name]] for name in result.keep}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from hwcompress.hw.cost import layer_costs
+from hwcompress.prune.allocate import round_counts
 from hwcompress.prune.groups import ChannelGroup
 
 #: FINN SetFolding's default cap on an MVAU's weight stream (SIMD x weight bits), in bits.
@@ -65,6 +66,57 @@ def folding_granularity(
             need = max(need, math.ceil(simd / per_channel))
         granularity[group.name] = min(_next_power_of_two(need), _floor_power_of_two(counts[group.name]))
     return granularity
+
+
+def foldable_counts(
+    layers: Mapping[str, MatrixLayer],
+    groups: list[ChannelGroup],
+    counts: Mapping[str, int],
+    cycles_per_image: float,
+    min_channels: int = 1,
+) -> tuple[dict[str, int], dict[str, int]]:
+    """``counts`` rounded to multiples of their folding granularity for the cycle budget, and that granularity.
+
+    A count rounded up can cross into more parallelism than it is worth (88 channels of SFC's first layer
+    need PE 8 at 100k fps, 80 need PE 4: twice the hardware for 10 % more channels); a group whose rounded-down
+    count costs fewer PE x SIMD per kept channel, as FINN would fold it, is rounded down instead.
+    """
+    sizes = {group.name: group.channels for group in groups}
+    granularity = folding_granularity(layers, groups, counts, cycles_per_image)
+    rounded = round_counts(counts, sizes, granularity, min_channels)
+    for group in groups:
+        name, step = group.name, granularity[group.name]
+        down = counts[name] // step * step
+        if max(step, min_channels) <= down < rounded[name]:
+            cost_up = _compute_units(layers, groups, rounded, group, cycles_per_image)
+            cost_down = _compute_units(layers, groups, {**rounded, name: down}, group, cycles_per_image)
+            if cost_down / down < cost_up / rounded[name]:  # cheaper per kept channel
+                rounded[name] = down
+    return rounded, granularity
+
+
+def finn_folding(layer: MatrixLayer, cycles_per_image: float) -> tuple[int, int]:
+    """(PE, SIMD) as FINN's SetFolding picks them: SIMD up through divisors of the fan-in, then PE."""
+    simd = pe = 1
+    simd_options = [d for d in _divisors(layer.fan_in) if d <= _simd_limit(layer)]
+    for simd in simd_options:
+        if layer.fan_in * layer.outputs * layer.pixels / simd <= cycles_per_image:
+            return 1, simd
+    for pe in _divisors(layer.outputs):
+        if layer.fan_in * layer.outputs * layer.pixels / (simd * pe) <= cycles_per_image:
+            break
+    return pe, simd
+
+
+def _compute_units(layers, groups, counts, group: ChannelGroup, cycles_per_image: float) -> int:
+    """PE x SIMD, summed over the layers on both sides of ``group``, with ``counts`` kept."""
+    pruned = _shrink(layers, groups, counts)
+    modules = [layer.module for layer in (*group.producers, *group.consumers)]
+    return sum(math.prod(finn_folding(pruned[module], cycles_per_image)) for module in modules)
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 def _shrink(layers, groups, counts) -> dict[str, MatrixLayer]:

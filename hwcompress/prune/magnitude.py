@@ -69,13 +69,17 @@ class WeightHooks:
 class WeightMasks(WeightHooks):
     """Binary masks on the weights of every linear and conv layer; pruned weights read as zero.
 
-    No layer keeps fewer than ``min_density`` of its weights: one threshold for all layers would otherwise
-    empty a small classifier whose weights spread wider than the rest (Han et al. keep 26 % of LeNet-300-100's).
+    Weights are ranked across layers by ``scoring``: ``std``, magnitude over the layer's std (Han et al.
+    2015), or ``lamp``, the layer-adaptive score of Lee et al. (2021), which spares small layers. No layer
+    keeps fewer than ``min_density`` of its weights: one threshold for all layers would otherwise empty a small
+    classifier whose weights spread wider than the rest (Han et al. keep 26 % of LeNet-300-100's).
     """
 
-    def __init__(self, model: nn.Module, min_density: float = 0.05) -> None:
+    def __init__(self, model: nn.Module, min_density: float = 0.05, scoring: str = "std") -> None:
         super().__init__(model)
-        self.min_density = min_density
+        if scoring not in ("std", "lamp"):
+            raise ValueError(f"scoring must be 'std' or 'lamp', got {scoring!r}")
+        self.min_density, self.scoring = min_density, scoring
         self.masks = {name: torch.ones_like(m.weight, dtype=torch.bool) for name, m in self.layers.items()}
         self._std = {name: float(m.weight.detach().std()) or 1.0 for name, m in self.layers.items()}
 
@@ -98,7 +102,7 @@ class WeightMasks(WeightHooks):
             raise ValueError(f"sparsity must be in [0, {1 - self.min_density:g}] with min_density {self.min_density:g}")
         scores = []
         for name, module in self.layers.items():
-            score = (module.weight.abs() / self._std[name] * self.masks[name]).flatten()
+            score = self._score(name, module.weight.flatten() * self.masks[name].flatten())
             floor = math.ceil(self.min_density * score.numel())
             score[score.topk(floor).indices] = math.inf
             scores.append(score)
@@ -110,6 +114,17 @@ class WeightMasks(WeightHooks):
             mask &= ~pruned[offset : offset + mask.numel()].view_as(mask)
             offset += mask.numel()
         self.apply()
+
+    def _score(self, name: str, weight: torch.Tensor) -> torch.Tensor:
+        if self.scoring == "std":
+            return weight.abs() / self._std[name]
+        # LAMP (Lee et al., ICLR 2021): w^2 over the sum of w^2 of the layer's weights at least as large
+        squares = weight**2
+        order = squares.argsort()
+        ranked = squares[order]
+        score = torch.empty_like(squares)
+        score[order] = ranked / ranked.flip(0).cumsum(0).flip(0).clamp(min=torch.finfo(squares.dtype).tiny)
+        return score
 
 
 @dataclass

@@ -126,3 +126,23 @@ def test_folding_granularity_is_the_parallelism_finn_needs_at_the_target():
     assert folding_granularity(layers, groups, {"fc0": 77, "fc1": 77}, 10_000) == {"fc0": 1, "fc1": 1}
     # never coarser than the count itself
     assert folding_granularity(layers, groups, {"fc0": 5, "fc1": 256}, 10)["fc0"] == 4
+
+
+def test_foldable_counts_round_down_where_rounding_up_would_double_the_hardware():
+    from hwcompress.prune.folding import finn_folding, foldable_counts, matrix_layers
+
+    net = build_model(ModelConfig(arch="sfc"), QuantConfig(), (1, 28, 28), 10)
+    layers = matrix_layers(net, (1, 28, 28))
+    # SFC at 100k fps and 100 MHz folds to 784 cycles (BENCHMARKS.md): fc0 at SIMD 16 x PE 16
+    assert finn_folding(layers["body.fc0"], 1000) == (16, 16)
+    groups = sequential_groups(net)
+    # 85 channels round to 88 (a multiple of 8) but 88 need PE 8 where 80 need PE 4
+    counts, granularity = foldable_counts(layers, groups, {"fc0": 85, "fc1": 72, "fc2": 71}, 1000, 4)
+    assert counts == {"fc0": 80, "fc1": 72, "fc2": 71}
+    assert all(counts[name] % granularity[name] == 0 for name in counts)
+    # where rounding up costs no more per channel, counts round to the nearest multiple
+    assert foldable_counts(layers, groups, {"fc0": 150, "fc1": 130, "fc2": 110}, 1000, 4)[0] == {
+        "fc0": 144,
+        "fc1": 128,
+        "fc2": 110,
+    }
