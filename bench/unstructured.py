@@ -1,8 +1,8 @@
 """Benchmark: dynamic-threshold vs fixed-schedule magnitude pruning, then Deep Compression's stored size.
 
 Usage:
-  python bench/unstructured.py FLOW [--bits 8] [--target 0.92] [--steps 8] [--tolerance 0.001]
-                               [--cluster-bits 5] [--index-bits 5] [--out DIR]
+  python bench/unstructured.py FLOW [--bits 8] [--target 0.92] [--steps 8] [--tolerance 0.002]
+                               [--scoring lamp] [--cluster-bits 4] [--index-bits 5] [--weight-decay 1e-4] [--out DIR]
 
 Trains FLOW's network once (weights and activations at ``--bits``; cached in DIR), then from the same
 weights prunes to ``--target`` sparsity twice, side by side in one process: a fixed schedule (``--steps``
@@ -40,11 +40,11 @@ def main() -> int:
     parser.add_argument("--bits", type=int, default=8, help="weight and activation bits of the network")
     parser.add_argument("--target", type=float, default=0.92, help="sparsity both schedules reach")
     parser.add_argument("--steps", type=int, default=8, help="fixed schedule: equal steps, one epoch each")
-    parser.add_argument("--tolerance", type=float, default=0.001, help="dynamic: allowed validation drop")
-    parser.add_argument("--cluster-bits", type=int, default=5)
+    parser.add_argument("--tolerance", type=float, default=0.002, help="dynamic: allowed validation drop")
+    parser.add_argument("--cluster-bits", type=int, default=4)
     parser.add_argument("--index-bits", type=int, default=5)
-    parser.add_argument("--scoring", choices=("std", "lamp"), default="std", help="how weights rank across layers")
-    parser.add_argument("--weight-decay", type=float, default=None, help="L2 of the base training (Han et al. use it)")
+    parser.add_argument("--scoring", choices=("std", "lamp"), default="lamp", help="how weights rank across layers")
+    parser.add_argument("--weight-decay", type=float, default=1e-4, help="L2 of the base training (Han et al. use it)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path("bench-runs/unstructured"))
     args = parser.parse_args()
@@ -52,9 +52,7 @@ def main() -> int:
     flow = flow.model_copy(
         update={
             "quant": flow.quant.model_copy(update={"weight_bits": args.bits, "act_bits": args.bits}),
-            "train": flow.train.model_copy(
-                update={"threads": args.threads, "weight_decay": args.weight_decay or flow.train.weight_decay}
-            ),
+            "train": flow.train.model_copy(update={"threads": args.threads, "weight_decay": args.weight_decay}),
         }
     )
     root = os.environ.get("HWCOMPRESS_DATA") or (str(SHARED) if SHARED.exists() else None)

@@ -79,7 +79,7 @@ def foldable_counts(
 
     A count rounded up can cross into more parallelism than it is worth (88 channels of SFC's first layer
     need PE 8 at 100k fps, 80 need PE 4: twice the hardware for 10 % more channels); a group whose rounded-down
-    count costs fewer PE x SIMD per kept channel, as FINN would fold it, is rounded down instead.
+    count costs at least 10 % fewer PE x SIMD per kept channel, as FINN would fold it, is rounded down instead.
     """
     sizes = {group.name: group.channels for group in groups}
     granularity = folding_granularity(layers, groups, counts, cycles_per_image)
@@ -90,7 +90,7 @@ def foldable_counts(
         if max(step, min_channels) <= down < rounded[name]:
             cost_up = _compute_units(layers, groups, rounded, group, cycles_per_image)
             cost_down = _compute_units(layers, groups, {**rounded, name: down}, group, cycles_per_image)
-            if cost_down / down < cost_up / rounded[name]:  # cheaper per kept channel
+            if cost_down / down < 0.9 * cost_up / rounded[name]:  # at least 10 % cheaper per kept channel
                 rounded[name] = down
     return rounded, granularity
 

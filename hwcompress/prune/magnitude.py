@@ -1,11 +1,11 @@
 """Unstructured magnitude pruning: weight masks, and two ways of raising the threshold to a target sparsity.
 
-Each layer's threshold is ``lam * std`` of its unpruned weights (Han et al. 2015), one ``lam`` for the whole
-model, so layers with broad weight distributions keep more. ``fixed_schedule`` raises the sparsity in equal
-steps with a fine-tune after each, as set by hand; ``dynamic_threshold`` (after Lee & Park 2021) raises it
-while validation accuracy stays within a tolerance, growing the step while pruning is free and fine-tuning
-only when accuracy falls out of the tolerance. Zeros shrink the stored model (see ``deep_compression``), not
-a FINN accelerator: FINN's MVAUs compute every weight.
+Weights are ranked across all layers by a layer-adaptive score (LAMP, Lee et al. 2021; or magnitude over the
+layer's std, Han et al. 2015), so one sparsity applies to the whole model and layers lose different shares.
+``fixed_schedule`` raises the sparsity in equal steps with a fine-tune after each, as set by hand;
+``dynamic_threshold`` (after Lee & Park 2021) raises it while validation accuracy stays within a tolerance,
+growing the step while pruning is free and fine-tuning only when accuracy falls out of the tolerance. Zeros
+shrink the stored model (see ``deep_compression``), not a FINN accelerator: FINN's MVAUs compute every weight.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class WeightMasks(WeightHooks):
     classifier whose weights spread wider than the rest (Han et al. keep 26 % of LeNet-300-100's).
     """
 
-    def __init__(self, model: nn.Module, min_density: float = 0.05, scoring: str = "std") -> None:
+    def __init__(self, model: nn.Module, min_density: float = 0.05, scoring: str = "lamp") -> None:
         super().__init__(model)
         if scoring not in ("std", "lamp"):
             raise ValueError(f"scoring must be 'std' or 'lamp', got {scoring!r}")
@@ -93,7 +93,7 @@ class WeightMasks(WeightHooks):
 
     @torch.no_grad()
     def prune_to(self, sparsity: float) -> None:
-        """Zero the smallest weights (relative to their layer's std) until ``sparsity`` of all are zero.
+        """Zero the lowest-scoring weights until ``sparsity`` of all are zero.
 
         Each layer's ``min_density`` largest stay; masks only shrink.
         """
@@ -119,12 +119,12 @@ class WeightMasks(WeightHooks):
         if self.scoring == "std":
             return weight.abs() / self._std[name]
         # LAMP (Lee et al., ICLR 2021): w^2 over the sum of w^2 of the layer's weights at least as large
-        squares = weight**2
+        squares = weight.flatten() ** 2
         order = squares.argsort()
         ranked = squares[order]
         score = torch.empty_like(squares)
         score[order] = ranked / ranked.flip(0).cumsum(0).flip(0).clamp(min=torch.finfo(squares.dtype).tiny)
-        return score
+        return score.view_as(weight)
 
 
 @dataclass
@@ -184,8 +184,11 @@ def dynamic_threshold(
     run, began = MagnitudeRun("dynamic"), time.perf_counter()
     floor = evaluate(model) - tolerance
     step = first_step
-    while masks.sparsity < target - 1e-9:
-        masks.prune_to(min(target, masks.sparsity + step))
+    while masks.sparsity < target:
+        before = masks.sparsity
+        masks.prune_to(min(target, before + step))
+        if masks.sparsity == before:  # within one weight of the target
+            break
         acc, tuned = evaluate(model), False
         while acc < floor and run.fine_tunes < max_fine_tunes:
             fine_tune(model)
