@@ -5,6 +5,7 @@ Usage:
   python bench/prune_sweep.py prune    FLOW --out DIR [--criteria ...] [--rates ...] [--distill on off] [--jobs N]
   python bench/prune_sweep.py estimate FLOW --out DIR          (FINN estimates of every pruned network)
   python bench/prune_sweep.py table    FLOW --out DIR          (BENCHMARKS.md rows, mean over seeds)
+  python bench/prune_sweep.py compare  FLOW --out DIR          (smallest design at each reference's accuracy)
 
 ``train`` trains the unpruned network once per seed; ``prune`` runs every (seed, criterion, rate, distill)
 in its own single-threaded process, one-shot, fine-tuned for ``--finetune-epochs`` at the flow's prune
@@ -42,10 +43,17 @@ from hwcompress.train.loop import accuracy, fit
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "datasets"
 
+#: FINN's LUT estimates of the unpruned reference flows at 100k fps on PYNQ-Z2 (bench/reference_mlps.py,
+#: BENCHMARKS.md "Reference MLPs"), and their published top-1 (brevitas bnn_pynq).
+REFERENCES = {
+    "tfc-w1a1": (93.17, 4_884), "tfc-w1a2": (94.79, 4_992), "tfc-w2a2": (96.60, 4_992),
+    "sfc-w1a1": (97.81, 17_206), "sfc-w1a2": (98.31, 18_965), "sfc-w2a2": (98.66, 18_956),
+}  # fmt: skip
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("phase", choices=("train", "prune", "estimate", "table"))
+    parser.add_argument("phase", choices=("train", "prune", "estimate", "table", "compare"))
     parser.add_argument("flow", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -73,8 +81,10 @@ def main() -> int:
     elif args.phase == "estimate":
         for path in sorted((args.out / "runs").glob("*.json")):
             estimate_one(flow, path)
-    else:
+    elif args.phase == "table":
         print_table(args.out)
+    else:
+        print_comparison(args.out)
     return 0
 
 
@@ -213,6 +223,32 @@ def print_table(out: Path) -> None:
             f"| {rate:.0%} | {criterion} | {distill} | {granularity} | {len(rows)} | "
             f"{statistics.mean(accs):.2f}%{spread} | {kept} | {lut} | {fps} |"
         )
+
+
+def print_comparison(out: Path) -> None:
+    """For each reference flow: the pruned run with the fewest LUT whose accuracy reaches the published one."""
+    runs = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+    runs = [run for run in runs if "estimate" in run]
+    print(
+        "| reference | published | reference LUT | smallest pruned design at that accuracy | top-1 | LUT | LUT / ref |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name, (published, lut) in REFERENCES.items():
+        reaching = [run for run in runs if run["test"] * 100 >= published]
+        if not reaching:
+            best = max(runs, key=lambda run: run["test"])
+            print(f"| {name} | {published:.2f}% | {lut:,} | none (best: {_describe(best)}, {best['test']:.2%}) | | | |")
+            continue
+        run = min(reaching, key=lambda run: run["estimate"]["lut"])
+        print(
+            f"| {name} | {published:.2f}% | {lut:,} | {_describe(run)} | {run['test']:.2%} | "
+            f"{run['estimate']['lut']:,.0f} | {run['estimate']['lut'] / lut:.0%} |"
+        )
+
+
+def _describe(run: dict) -> str:
+    kept = "/".join(str(n) for n in run["after"].values())
+    return f"{run['criterion']} {run['rate']:.0%} seed {run['seed']} ({kept})"
 
 
 if __name__ == "__main__":
