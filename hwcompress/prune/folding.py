@@ -97,7 +97,7 @@ def foldable_counts(
 
 def finn_folding(layer: MatrixLayer, cycles_per_image: float) -> tuple[int, int]:
     """(PE, SIMD) as FINN's SetFolding picks them: SIMD up through divisors of the fan-in, then PE."""
-    simd = pe = 1
+    simd = 1
     simd_options = [d for d in _divisors(layer.fan_in) if d <= _simd_limit(layer)]
     for simd in simd_options:
         if layer.fan_in * layer.outputs * layer.pixels / simd <= cycles_per_image:
