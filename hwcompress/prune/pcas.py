@@ -43,12 +43,18 @@ class ChannelAttention(nn.Module):
 
 @dataclass(frozen=True)
 class PCAS:
-    """Train attention modules on the frozen network for ``epochs``; score channels by mean attention."""
+    """Train attention modules on the frozen network for ``epochs``; score channels by mean attention.
+
+    ``spread`` weighs a penalty on the gates' squared distance from 1: without it the modules learn to
+    amplify a handful of channels a hundredfold (a 2-bit network's next layer saturates either way), and
+    one global ranking then empties the widest layer (SFC seed 1: 13 of 256 first-layer channels at 70 %).
+    """
 
     epochs: int = 2
     batch_size: int = 128
     lr: float = 0.01
     reduction: int = 4
+    spread: float = 0.03
     seed: int = 0
 
     def __call__(self, model: nn.Module, groups: list[ChannelGroup], data: TrainingData | None) -> Scores:
@@ -58,7 +64,7 @@ class PCAS:
         modules = dict(model.named_modules())
         attention = {g.name: ChannelAttention(g.channels, self.reduction) for g in groups}
         sums = {g.name: torch.zeros(g.channels) for g in groups}
-        state = {"record": False, "count": 0}
+        state = {"record": False, "count": 0, "penalty": 0.0}
 
         def gate(name: str):
             def hook(module, inputs, output):
@@ -66,6 +72,8 @@ class PCAS:
                 weights = attention[name](value)
                 if state["record"]:
                     sums[name] += weights.detach().sum(0)
+                else:
+                    state["penalty"] = state["penalty"] + ((weights - 1.0) ** 2).mean()
                 return value * weights.reshape(*weights.shape, *([1] * (value.dim() - 2)))
 
             return hook
@@ -81,7 +89,9 @@ class PCAS:
             optimizer = torch.optim.Adam(params, lr=self.lr)
             for _ in range(self.epochs):
                 for images, labels in data.batches(self.batch_size):
+                    state["penalty"] = 0.0
                     loss = F.cross_entropy(model(images), labels)
+                    loss = loss + self.spread * state["penalty"]
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()

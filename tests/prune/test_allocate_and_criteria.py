@@ -106,6 +106,10 @@ def test_pcas_gates_off_a_harmful_channel_and_returns_the_network_unchanged():
     assert scores["fc0"].mean() == pytest.approx(1.0)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items()), "the network is unchanged"
     assert accuracy(net, data.val_x, data.val_y) == harmed, "no attention module is left behind"
+    free = PCAS(epochs=3, batch_size=64, spread=0.0)(net, groups, TrainingData(data.train_x, data.train_y))
+    tied = PCAS(epochs=3, batch_size=64, spread=1.0)(net, groups, TrainingData(data.train_x, data.train_y))
+    assert (tied["fc0"] - 1).abs().max() < (free["fc0"] - 1).abs().max(), "the spread penalty holds gates near 1"
+    assert tied["fc0"].argmin() == 3, "and still finds the harmful channel"
 
 
 def test_folding_granularity_is_the_parallelism_finn_needs_at_the_target():
