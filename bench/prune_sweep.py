@@ -28,10 +28,11 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import torch
+from data_root import search_path
 
 from hwcompress.boards import clock_mhz, get_board
 from hwcompress.config import FlowConfig, PruneConfig, load_flow
-from hwcompress.data import SearchPath, load_splits
+from hwcompress.data import load_splits
 from hwcompress.fileio import write_json
 from hwcompress.models import build_model
 from hwcompress.prune.engine import prune_model
@@ -39,9 +40,6 @@ from hwcompress.prune.groups import sequential_groups
 from hwcompress.prune.surgery import prune_channels
 from hwcompress.train.distill import Distillation
 from hwcompress.train.loop import accuracy, fit
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "datasets"
 
 #: FINN's LUT estimates of the unpruned reference flows at 100k fps on PYNQ-Z2 (bench/reference_mlps.py,
 #: BENCHMARKS.md "Reference MLPs"), and their published top-1 (brevitas bnn_pynq).
@@ -89,8 +87,7 @@ def main() -> int:
 
 
 def _data(flow: FlowConfig):
-    root = os.environ.get("HWCOMPRESS_DATA") or (str(SHARED) if SHARED.exists() else None)
-    return load_splits(flow.data, SearchPath.default(root))
+    return load_splits(flow.data, search_path())
 
 
 def train_base(flow: FlowConfig, seed: int, out: Path, threads: int | None = None) -> None:
@@ -106,11 +103,9 @@ def train_base(flow: FlowConfig, seed: int, out: Path, threads: int | None = Non
         fit(model, data, flow.train.model_copy(update={"seed": seed, "threads": threads}), Path(tmp) / "c.pt", "base")
     out.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), target)
-    write_json(
-        out / f"base-s{seed}.json",
-        {"seed": seed, "test": accuracy(model, data.test_x, data.test_y), "seconds": time.perf_counter() - began},
-    )
-    print(f"seed {seed}: {accuracy(model, data.test_x, data.test_y):.2%}", flush=True)
+    test = accuracy(model, data.test_x, data.test_y)
+    write_json(out / f"base-s{seed}.json", {"seed": seed, "test": test, "seconds": time.perf_counter() - began})
+    print(f"seed {seed}: {test:.2%}", flush=True)
 
 
 def _base(flow: FlowConfig, data, seed: int, out: Path):

@@ -11,14 +11,14 @@ import os
 import sys
 from pathlib import Path
 
+from data_root import search_path
+
 import hwcompress
 from hwcompress.config import load_flow
-from hwcompress.data import SearchPath
 from hwcompress.flow import Environment
 from hwcompress.tools import Toolchain
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "datasets"
 
 #: Published top-1 (brevitas bnn_pynq README, 500-1000 epochs).
 PUBLISHED = {
@@ -33,8 +33,7 @@ def main() -> int:
     parser.add_argument("names", nargs="*", default=list(PUBLISHED))
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
     args = parser.parse_args()
-    data_root = os.environ.get("HWCOMPRESS_DATA") or (str(SHARED) if SHARED.exists() else None)
-    env = Environment(search=SearchPath.default(data_root), tools=Toolchain.detect(os.environ))
+    env = Environment(search=search_path(), tools=Toolchain.detect(os.environ))
     print("| flow | epochs | top-1 (ours) | published | mismatches / images | LUT | BRAM18 | DSP | fps | latency µs |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in args.names:

@@ -14,24 +14,21 @@ gets k-means weight sharing, one epoch of centroid fine-tuning and Huffman codin
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from data_root import search_path
 
 from hwcompress.config import FlowConfig, load_flow
-from hwcompress.data import SearchPath, Splits, load_splits
+from hwcompress.data import Splits, load_splits
 from hwcompress.fileio import write_json
 from hwcompress.models import build_model
 from hwcompress.prune.deep_compression import SharedWeights, storage
 from hwcompress.prune.magnitude import MagnitudeRun, WeightMasks, dynamic_threshold, fixed_schedule
 from hwcompress.train.loop import accuracy, fit
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "datasets"
 
 
 def main() -> int:
@@ -55,8 +52,7 @@ def main() -> int:
             "train": flow.train.model_copy(update={"threads": args.threads, "weight_decay": args.weight_decay}),
         }
     )
-    root = os.environ.get("HWCOMPRESS_DATA") or (str(SHARED) if SHARED.exists() else None)
-    data = load_splits(flow.data, SearchPath.default(root))
+    data = load_splits(flow.data, search_path())
     base = train_base(flow, data, args.out)
     base_test = accuracy(base(), data.test_x, data.test_y)
     print(f"unpruned: {base_test:.2%} test (simulated, PyTorch)", flush=True)
@@ -74,7 +70,8 @@ def main() -> int:
                 run = dynamic_threshold(model, masks, args.target, fine_tune, evaluate, args.tolerance)
             masks.remove()
             runs[method] = (run, model)
-        print_schedules(runs, base_test, data)
+        tests = {name: accuracy(net, data.test_x, data.test_y) for name, (_, net) in runs.items()}
+        print_schedules(runs, tests, base_test)
 
         model = runs["dynamic"][1]
         began = time.perf_counter()
@@ -97,10 +94,10 @@ def main() -> int:
                     "seconds": run.seconds,
                     "fine_tunes": run.fine_tunes,
                     "sparsity": run.sparsity,
-                    "test": accuracy(net, data.test_x, data.test_y),
+                    "test": tests[name],
                     "steps": [vars(step) for step in run.steps],
                 }
-                for name, (run, net) in runs.items()
+                for name, (run, _) in runs.items()
             },
             "deep_compression": {
                 "test": final_test,
@@ -146,11 +143,11 @@ def one_epoch(flow: FlowConfig, data: Splits, tmp: Path):
     return fine_tune
 
 
-def print_schedules(runs, base_test: float, data: Splits) -> None:
+def print_schedules(runs, tests: dict[str, float], base_test: float) -> None:
     print("\n| schedule | sparsity | fine-tune epochs | threshold raises | wall s | top-1 (simulated) | vs unpruned |")
     print("|---|---|---|---|---|---|---|")
-    for name, (run, model) in runs.items():
-        test = accuracy(model, data.test_x, data.test_y)
+    for name, (run, _) in runs.items():
+        test = tests[name]
         print(
             f"| {name} | {run.sparsity:.1%} | {run.fine_tunes} | {len(run.steps)} | {run.seconds:.1f} | "
             f"{test:.2%} | {100 * (test - base_test):+.2f} pt |"

@@ -16,15 +16,15 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from data_root import search_path
 
 from hwcompress.config import load_flow
-from hwcompress.data import SearchPath, load_splits
+from hwcompress.data import load_splits
 from hwcompress.flow import Environment, run_dir_of, run_stages
 from hwcompress.pipeline import stages_until
 from hwcompress.verify.dataflow_exec import Accelerator
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "datasets"
 
 
 def main() -> int:
@@ -36,7 +36,7 @@ def main() -> int:
 
     flow = load_flow(args.flow)
     flow = flow.model_copy(update={"outputs": flow.outputs.model_copy(update={"dir": args.runs_dir})})
-    search = SearchPath.default(os.environ.get("HWCOMPRESS_DATA") or (str(SHARED) if SHARED.exists() else None))
+    search = search_path()
     run_stages(flow, stages_until("compile"), Environment(search=search))
     data = load_splits(flow.data, search)
     images = data.test_x[: args.samples] if args.samples else data.test_x
