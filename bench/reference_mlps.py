@@ -15,8 +15,7 @@ from data_root import search_path
 
 import hwcompress
 from hwcompress.config import load_flow
-from hwcompress.flow import Environment
-from hwcompress.tools import Toolchain
+from hwcompress.tools import Environment, Toolchain
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,7 +37,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in args.names:
         flow = REPO / "flows" / f"{name}-mnist.yaml"
-        report = hwcompress.run(flow, runs_dir=args.runs_dir, environment=env)
+        report = hwcompress.run(flow, runs_dir=args.runs_dir, environment=env).report
         acc, ver, est = report["accuracy"], report["verify"], report["estimate"]
         epochs = load_flow(flow).train.epochs
         print(

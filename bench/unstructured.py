@@ -26,8 +26,8 @@ from hwcompress.config import FlowConfig, load_flow
 from hwcompress.data import Splits, load_splits
 from hwcompress.fileio import write_json
 from hwcompress.models import build_model
-from hwcompress.prune.deep_compression import SharedWeights, storage
-from hwcompress.prune.magnitude import MagnitudeRun, WeightMasks, dynamic_threshold, fixed_schedule
+from hwcompress.sparse.deep_compression import SharedWeights, storage
+from hwcompress.sparse.magnitude import MagnitudeRun, WeightMasks, dynamic_threshold, fixed_schedule
 from hwcompress.train.loop import accuracy, fit
 
 

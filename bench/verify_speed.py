@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 from data_root import search_path
 
-from hwcompress.config import load_flow
+import hwcompress
 from hwcompress.data import load_splits
-from hwcompress.flow import Environment, run_dir_of, run_stages
-from hwcompress.pipeline import stages_until
+from hwcompress.stages import DIRNAMES
+from hwcompress.tools import Environment
 from hwcompress.verify.dataflow_exec import Accelerator
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,13 +34,12 @@ def main() -> int:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
     args = parser.parse_args()
 
-    flow = load_flow(args.flow)
-    flow = flow.model_copy(update={"outputs": flow.outputs.model_copy(update={"dir": args.runs_dir})})
     search = search_path()
-    run_stages(flow, stages_until("compile"), Environment(search=search))
+    run = hwcompress.run(args.flow, runs_dir=args.runs_dir, until="compile", environment=Environment(search=search))
+    flow = run.flow
     data = load_splits(flow.data, search)
     images = data.test_x[: args.samples] if args.samples else data.test_x
-    compiled = run_dir_of(flow) / "04-compile"
+    compiled = run.run_dir / DIRNAMES["compile"]
     accelerator = Accelerator.load(compiled / "parent.onnx", compiled / "accelerator.onnx")
 
     began = time.perf_counter()

@@ -4,12 +4,13 @@ Importing this package is cheap: torch, finn and pynq load only when a stage nee
 
 Example:
     >>> import hwcompress
-    >>> report = hwcompress.run("flows/quickstart.yaml")
+    >>> run = hwcompress.run("flows/quickstart.yaml")
+    >>> run.report["accuracy"]["dataflow"]
     >>> report = hwcompress.compile_model("model.onnx", board="pynq-z2", target_fps=10_000, inputs=x, labels=y)
 """
 
 __version__ = "0.1.0"
-__all__ = ["compile_model", "run"]
+__all__ = ["Run", "VerificationError", "compile_model", "load", "run"]
 
 
 def __getattr__(name: str):

@@ -1,48 +1,125 @@
-"""The public Python API; the CLI is a thin layer over it.
+"""The public Python API: everything the ``hwcompress`` command does, with the same checks and errors.
 
 Example:
     >>> import hwcompress
-    >>> report = hwcompress.run("flows/quickstart.yaml")
-    >>> report["verify"]["mismatches"]
+    >>> run = hwcompress.run("flows/quickstart.yaml")
+    >>> run.report["verify"]["mismatches"]
     0
     >>> report = hwcompress.compile_model("my_model.onnx", board="pynq-z2", target_fps=10_000,
-    ...                             inputs=x, labels=y)
+    ...                                   dataset="mnist", input_scale=1 / 255)
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hwcompress.boards import get_board
-from hwcompress.config import CompileConfig, FlowConfig, OutputsConfig, TargetConfig, load_flow
-from hwcompress.errors import HwcompressError
-from hwcompress.fileio import save_onnx, write_json, write_text
-from hwcompress.flow import Environment, run_dir_of
+from hwcompress.config import CompileConfig, DataConfig, FlowConfig, OutputsConfig, TargetConfig, load_flow
+from hwcompress.errors import ConfigError, HwcompressError
+from hwcompress.fileio import replace_directory, save_onnx, write_json, write_text
+from hwcompress.progress import Progress, no_progress
+from hwcompress.report.markdown import count
+
+if TYPE_CHECKING:
+    from hwcompress.stages import StageResult
+    from hwcompress.tools import Environment
+    from hwcompress.train.loop import Reporter
+
+
+@dataclass(frozen=True)
+class Run:
+    """What ``run`` did: each stage's result, where the run lives, and report.json when the report stage ran."""
+
+    flow: FlowConfig
+    run_dir: Path
+    stages: list[StageResult]
+    report: dict[str, Any] | None
+
+
+class VerificationError(HwcompressError):
+    """The accelerator computes something else than the model on some inputs.
+
+    Everything was written first: ``report`` is report.json, and ``run`` what ``run`` would have returned.
+    """
+
+    def __init__(self, message: str, report: dict[str, Any] | None, run: Run | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+        self.run = run
+
+
+def load(flow: str | Path | FlowConfig, runs_dir: str | Path | None = None) -> FlowConfig:
+    """A flow, read and checked before anything runs: its board exists, its per-layer bits name real layers.
+
+    Raises:
+        ConfigError: one line naming the file and the problem.
+    """
+    from hwcompress.models import layer_plan
+
+    config = flow if isinstance(flow, FlowConfig) else load_flow(flow)
+    try:
+        get_board(config.board)
+        layer_plan(config.model, config.quant)
+    except ConfigError as err:
+        where = f"{flow}: " if not isinstance(flow, FlowConfig) else ""
+        raise ConfigError(f"{where}{err}") from None
+    if runs_dir is not None:
+        config = config.model_copy(update={"outputs": OutputsConfig(dir=Path(runs_dir))})
+    return config
 
 
 def run(
     flow: str | Path | FlowConfig,
     *,
     runs_dir: str | Path | None = None,
+    until: str | None = None,
+    only: Sequence[str] | None = None,
     force: Sequence[str] = (),
     environment: Environment | None = None,
-) -> dict[str, Any]:
-    """Run every stage of ``flow`` (a path or a ``FlowConfig``) and return its report.json as a dict."""
-    import json
+    reporter: Reporter | None = None,
+    progress: Progress = no_progress,
+    log: Callable[[str], None] = lambda _msg: None,
+    allow_mismatches: bool = False,
+) -> Run:
+    """Run the stages of ``flow`` (all, up to ``until``, or exactly ``only``), skipping those that are current.
 
-    from hwcompress.flow import run_stages
-    from hwcompress.pipeline import STAGES
+    Raises:
+        VerificationError: the accelerator's outputs differ from the model's (unless ``allow_mismatches``);
+            everything, the report included, is written first.
+        HwcompressError: a stage failed; the run directory keeps its previous outputs.
+    """
+    from hwcompress.stages import DIRNAMES, plan, run_dir_of, run_stages
+    from hwcompress.tools import Environment
 
-    config = flow if isinstance(flow, FlowConfig) else load_flow(flow)
-    if runs_dir is not None:
-        config = config.model_copy(update={"outputs": OutputsConfig(dir=Path(runs_dir))})
-    run_stages(config, STAGES, environment or Environment(), force=force)
-    return json.loads((run_dir_of(config) / "report.json").read_text())
+    config = load(flow, runs_dir)
+    stages = plan(config, until, only)
+    log(f"{config.name}: {' → '.join(s.name for s in stages)}  (run dir {run_dir_of(config)})")
+    results = run_stages(
+        config,
+        stages,
+        environment or Environment(),
+        force=force,
+        reporter=reporter,
+        progress=progress,
+        log=log,
+        dirnames=DIRNAMES,
+    )
+    run_dir = run_dir_of(config)
+    ran_report = any(result.name == "report" for result in results)
+    report = json.loads((run_dir / "report.json").read_text()) if ran_report else None
+    outcome = Run(config, run_dir, results, report)
+    mismatches = next((r.summary.get("verify.mismatches") for r in results if r.name == "verify"), 0)
+    if mismatches and not allow_mismatches:
+        samples = next(r.summary["verify.samples"] for r in results if r.name == "verify")
+        raise VerificationError(_mismatch_message(mismatches, samples, report, run_dir / "report.md"), report, outcome)
+    return outcome
 
 
 def compile_model(
@@ -51,89 +128,123 @@ def compile_model(
     board: str = "pynq-z2",
     target_fps: float = 100_000,
     clock_mhz: float | None = None,
-    inputs: np.ndarray | None = None,
-    expected: np.ndarray | None = None,
-    labels: np.ndarray | None = None,
+    inputs: np.ndarray | str | Path | None = None,
+    expected: np.ndarray | str | Path | None = None,
+    labels: np.ndarray | str | Path | None = None,
+    dataset: str | None = None,
+    data_path: str | Path | None = None,
+    input_scale: float = 1.0,
+    samples: int | None = None,
     input_shape: Sequence[int] | None = None,
     input_datatype: str | None = None,
     out_dir: str | Path | None = None,
     environment: Environment | None = None,
+    progress: Progress = no_progress,
+    allow_mismatches: bool = False,
 ) -> dict[str, Any]:
-    """Compile a QONNX file or a Brevitas module for ``board``, verify it on ``inputs``, write a report.
+    """Compile a QONNX file or a Brevitas module for ``board``, verify it bit-exactly, write a report.
 
     Args:
         model: a QONNX ``.onnx`` path, or a Brevitas ``nn.Module`` (then ``input_shape`` is needed).
-        inputs: what the model eats, shape (N, ...); the accelerator runs on every row.
-        expected: reference outputs for ``inputs``; default: the model itself (qonnx's executor or PyTorch).
-        labels: class labels for ``inputs``; gives accuracies.
+        inputs: what the model eats, shape (N, ...), as an array or a ``.npy`` file; or give ``dataset``.
+        expected: reference outputs for the inputs; default: the model itself (qonnx's executor or PyTorch).
+        labels: class labels for the inputs; gives accuracies.
+        dataset: verify on this dataset's test images (uint8 pixels times ``input_scale``) and labels.
+        samples: verify on the first ``samples`` inputs only.
         input_datatype: FINN datatype of the input (``UINT8`` for pixels); default: left as the model says.
-        out_dir: where the design and report go; default ``runs/compile-<model name>``.
+        out_dir: where the design and report go; default ``runs/compile-<model name>``. It is replaced only
+            when the compile succeeds.
 
     Returns:
         report.json as a dict.
+
+    Raises:
+        VerificationError: the design's outputs differ from the reference (unless ``allow_mismatches``).
     """
     from hwcompress.compile.accelerator import compile_qonnx
     from hwcompress.report.build import ReportInputs, build_report
     from hwcompress.report.markdown import render_markdown
+    from hwcompress.tools import Environment
     from hwcompress.verify.accelerator import verify_compiled
 
     env = environment or Environment()
-    if inputs is None:
-        raise HwcompressError("compile needs inputs to verify the design on (a dataset or an inputs .npy file)")
-    name = Path(model).stem if isinstance(model, str | Path) else type(model).__name__
-    directory = Path(out_dir) if out_dir else Path("runs") / f"compile-{name}"
-    directory.mkdir(parents=True, exist_ok=True)
+    board_spec = get_board(board)
     began = time.perf_counter()
-    qonnx_model, reference = _prepare(model, inputs, input_shape, input_datatype)
-    shape = _input_shape(qonnx_model)
+    qonnx_model, module = _read_model(model, input_shape, input_datatype)
+    inputs, labels, expected = _verification_data(inputs, labels, expected, dataset, data_path, input_scale, env)
+    if samples:
+        inputs, labels = inputs[:samples], None if labels is None else labels[:samples]
+        expected = None if expected is None else expected[:samples]
+    shape = tuple(qonnx_model.get_tensor_shape(qonnx_model.graph.input[0].name)[1:])
     if inputs[0].size != np.prod(shape):
         raise HwcompressError(
             f"inputs of shape {tuple(inputs.shape[1:])} do not fit the model's input {shape}; "
             "give one row per sample with the model's input size"
         )
     inputs = inputs.reshape(len(inputs), *shape).astype(np.float32)
-    if expected is not None:
-        if len(expected) != len(inputs):
-            raise HwcompressError(f"expected outputs hold {len(expected)} rows for {len(inputs)} inputs")
-        reference = expected
-    elif reference is None:
-        from hwcompress.verify.qonnx_exec import execute_qonnx
+    if expected is not None and len(expected) != len(inputs):
+        raise HwcompressError(f"expected outputs hold {len(expected)} rows for {len(inputs)} inputs")
+    reference = expected if expected is not None else _reference_outputs(qonnx_model, module, inputs)
 
-        reference = execute_qonnx(qonnx_model, inputs)
-    model_path = directory / "model.onnx"
-    save_onnx(qonnx_model, model_path)
+    name = Path(model).stem if isinstance(model, str | Path) else type(model).__name__
+    directory = Path(out_dir) if out_dir else Path("runs") / f"compile-{name}"
+    building = directory.with_name(f".{directory.name}.incomplete")
+    building.mkdir(parents=True, exist_ok=True)
+    save_onnx(qonnx_model, building / "model.onnx")
     target = TargetConfig(fps=target_fps, clock_mhz=clock_mhz)
-    board_spec = get_board(board)
     options = CompileConfig()
     golden = (inputs[: options.finn_verify_samples], reference[: options.finn_verify_samples])
-    compiled = compile_qonnx(model_path, directory, board_spec, target, options, env.tools, golden)
+    compiled = compile_qonnx(
+        building / "model.onnx", building, board_spec, target, options, env.tools, golden, progress
+    )
     compile_seconds = time.perf_counter() - began
-    verification = verify_compiled(directory, inputs, reference, labels)
+    verification = verify_compiled(building, inputs, reference, labels, progress)
     report = build_report(
         ReportInputs(
             name=name,
             board=board_spec,
             estimate=compiled.estimate,
             ceiling=target.max_utilization,
-            verify=verification.to_json(),
+            verify=verification,
             finn_verify=compiled.finn_verify,
+            dataset=dataset,
             accuracy_torch=verification.accuracy_reference,
             timings={"compile": compile_seconds, "verify": verification.seconds},
         )
     )
-    write_json(directory / "report.json", report)
-    write_text(directory / "report.md", render_markdown(report))
+    write_json(building / "report.json", report)
+    write_text(building / "report.md", render_markdown(report))
+    replace_directory(building, directory)
+    if verification.mismatches and not allow_mismatches:
+        message = _mismatch_message(verification.mismatches, verification.samples, report, directory / "report.md")
+        raise VerificationError(message, report)
     return report
 
 
-def _prepare(model, inputs, input_shape, input_datatype):
-    """The cleaned QONNX graph, and reference outputs when the model is a PyTorch module."""
+def _mismatch_message(mismatches: int, samples: int, report: dict[str, Any] | None, where: Path) -> str:
+    """One line: how many inputs differ, the first one, and where FINN's own checks first disagree."""
+    first = report["verify"].get("first_mismatch") if report else None
+    steps = (report or {}).get("verify", {}).get("finn_verify_steps") or {}
+    failed = next((step for step, ok in steps.items() if not ok), None)
+    return (
+        f"verification failed: the accelerator's outputs differ from the model's on {count(mismatches, 'input')} "
+        f"of {samples:,}"
+        + (f" (the first is input {first})" if first is not None else "")
+        + (f"; FINN's own verify steps first differ after {failed}" if failed else "")
+        + f"; see {where}"
+    )
+
+
+def _read_model(model, input_shape, input_datatype):
+    """The cleaned QONNX graph, and the PyTorch module when one was given (its outputs are the reference)."""
     from qonnx.core.datatype import DataType
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.util.cleanup import cleanup_model
 
+    from hwcompress.export.qonnx_export import export_qonnx_model
     from hwcompress.export.rewrites import RemoveIdentityQuant
 
+    module = None
     if isinstance(model, str | Path):
         path = Path(model)
         if not path.is_file():
@@ -142,27 +253,62 @@ def _prepare(model, inputs, input_shape, input_datatype):
             qonnx_model = cleanup_model(ModelWrapper(str(path)))
         except Exception as err:  # onnx raises several types for a damaged file
             raise HwcompressError(f"{path}: not a readable ONNX model ({type(err).__name__}: {err})") from None
-        reference = None
     else:
-        import torch
-
-        from hwcompress.export.qonnx_export import export_qonnx_model
-        from hwcompress.train.loop import predict
-
         if input_shape is None:
             raise HwcompressError("compiling a PyTorch module needs input_shape, e.g. (1, 28, 28)")
+        module = model
         qonnx_model = export_qonnx_model(model, tuple(input_shape), input_datatype or "FLOAT32")
-        with torch.no_grad():
-            reference = predict(model, np.ascontiguousarray(inputs.reshape(len(inputs), *input_shape))).numpy()
     if input_datatype:
         try:
             qonnx_model.set_tensor_datatype(qonnx_model.graph.input[0].name, DataType[input_datatype])
         except KeyError:
             raise HwcompressError(f"unknown input datatype '{input_datatype}'; e.g. UINT8, INT8, FLOAT32") from None
         qonnx_model = cleanup_model(qonnx_model.transform(RemoveIdentityQuant()))
-    return qonnx_model, reference
+    return qonnx_model, module
 
 
-def _input_shape(model) -> tuple[int, ...]:
-    shape = model.get_tensor_shape(model.graph.input[0].name)
-    return tuple(shape[1:])
+def _verification_data(inputs, labels, expected, dataset, data_path, input_scale, env):
+    """(inputs, labels, expected) from arrays, .npy files or a named dataset's test set."""
+    from hwcompress.data import load_dataset
+
+    if (dataset is None) == (inputs is None):
+        raise HwcompressError("give either a dataset (--dataset NAME) or inputs (--inputs FILE.npy) to verify on")
+    if dataset is not None:
+        try:
+            cfg = DataConfig(name=dataset, path=data_path)
+        except ValueError:
+            raise HwcompressError(f"unknown dataset '{dataset}'; e.g. mnist, fashion-mnist, cifar10, digits") from None
+        data = load_dataset(cfg, env.search)
+        return data.test_x.astype(np.float32) * np.float32(input_scale), data.test_y, None
+    return _array(inputs, "inputs"), _array(labels, "labels"), _array(expected, "expected outputs")
+
+
+def _array(value: np.ndarray | str | Path | None, what: str) -> np.ndarray | None:
+    """``value`` itself, or the array in the .npy file it names."""
+    if value is None or isinstance(value, np.ndarray):
+        return value
+    path = Path(value)
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(6)
+    except OSError as err:
+        raise HwcompressError(f"{path}: cannot read the {what} ({err.strerror})") from None
+    if magic != b"\x93NUMPY":
+        raise HwcompressError(
+            f"{path}: the {what} must be a .npy file written by numpy.save; this one is not (text or another format)"
+        )
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as err:
+        raise HwcompressError(f"{path}: the {what} are not a plain numeric array ({err})") from None
+
+
+def _reference_outputs(qonnx_model, module, inputs: np.ndarray) -> np.ndarray:
+    """The model's own outputs: PyTorch for a module, qonnx's executor for a QONNX file."""
+    if module is not None:
+        from hwcompress.train.loop import predict
+
+        return predict(module, np.ascontiguousarray(inputs)).numpy()
+    from hwcompress.verify.qonnx_exec import execute_qonnx
+
+    return execute_qonnx(qonnx_model, inputs)

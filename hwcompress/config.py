@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from hwcompress.errors import ConfigError
 
@@ -154,13 +154,77 @@ class TrainConfig(StrictModel):
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
 
 
-class Criterion(StrEnum):
+class Normalization(StrEnum):
+    """How a layer's channel scores are scaled before one ranking compares them with other layers'."""
+
     NONE = "none"
-    RANDOM = "random"
-    L1 = "l1"
-    BN = "bn"
-    TAYLOR = "taylor"
-    PCAS = "pcas"
+    MEAN = "mean"
+    MAX = "max"
+    SUM = "sum"
+    L2 = "l2"
+
+
+class NoCriterion(StrictModel):
+    """No pruning: the prune stage passes the trained network on unchanged."""
+
+    name: Literal["none"] = "none"
+
+
+class RandomCriterion(StrictModel):
+    """Random scores: the control every criterion must beat."""
+
+    name: Literal["random"] = "random"
+    seed: int = Field(0, description="Seed of the random scores.")
+
+
+class L1Criterion(StrictModel):
+    """Norm of each output filter's weights (Li et al., ICLR 2017)."""
+
+    name: Literal["l1"] = "l1"
+    p: Literal[1, 2] = Field(1, description="1: mean |w| of the filter; 2: root mean square.")
+    normalization: Normalization = Field(Normalization.MEAN, description="Per-layer scaling of the scores.")
+
+
+class BNCriterion(StrictModel):
+    """|gamma| of the batch norm on each channel (network slimming, Liu et al. 2017)."""
+
+    name: Literal["bn"] = "bn"
+    normalization: Normalization = Field(Normalization.MEAN, description="Per-layer scaling of the scores.")
+
+
+class TaylorCriterion(StrictModel):
+    """First-order Taylor expansion of the loss on each channel's activation (Molchanov et al., ICLR 2017)."""
+
+    name: Literal["taylor"] = "taylor"
+    batches: int = Field(20, ge=1, description="Training batches the gradients are measured on.")
+    batch_size: int = Field(128, ge=1)
+    normalization: Normalization = Field(Normalization.L2, description="Per-layer scaling of the scores.")
+
+
+class PCASCriterion(StrictModel):
+    """PCAS: attention modules gate each layer's channels; a channel's mean gate is its importance."""
+
+    name: Literal["pcas"] = "pcas"
+    epochs: int = Field(2, ge=1, description="Epochs the attention modules train (the network is frozen).")
+    batch_size: int = Field(128, ge=1)
+    lr: float = Field(0.01, gt=0.0, description="Learning rate of the attention modules.")
+    reduction: int = Field(4, ge=1, description="Hidden width of a module: channels / reduction (at least 4).")
+    spread: float = Field(0.03, ge=0.0, description="Weight of the penalty on the gates' distance from 1.")
+    seed: int = 0
+
+
+def _criterion_by_name(value: Any) -> Any:
+    """``criterion: l1`` is short for ``criterion: {name: l1}``."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+CriterionConfig = Annotated[
+    Annotated[
+        NoCriterion | RandomCriterion | L1Criterion | BNCriterion | TaylorCriterion | PCASCriterion,
+        Field(discriminator="name"),
+    ],
+    BeforeValidator(_criterion_by_name),
+]
 
 
 class Allocation(StrEnum):
@@ -180,7 +244,9 @@ class DistillConfig(StrictModel):
 
 
 class PruneConfig(StrictModel):
-    criterion: Criterion = Field(Criterion.NONE, description="Channel importance; 'none' skips pruning.")
+    criterion: CriterionConfig = Field(
+        NoCriterion(), description="Channel importance: a name (l1) or a mapping with its settings; none: no pruning."
+    )
     rate: float = Field(0.0, ge=0.0, lt=1.0, description="Share of all prunable channels removed.")
     allocation: Allocation = Field(Allocation.GLOBAL, description="global: one ranking over all layers.")
     min_channels: int = Field(4, ge=1, description="No layer keeps fewer channels.")
@@ -194,6 +260,59 @@ class PruneConfig(StrictModel):
     finetune_epochs: int = Field(3, ge=0, description="Fine-tuning epochs after each pruning step.")
     finetune_lr: float | None = Field(None, gt=0.0, description="Default: a tenth of train.lr.")
     distill: DistillConfig = DistillConfig()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any channel is removed."""
+        return self.criterion.name != "none" and self.rate > 0
+
+
+class SparsifySchedule(StrEnum):
+    DYNAMIC = "dynamic"
+    FIXED = "fixed"
+
+
+class WeightScoring(StrEnum):
+    LAMP = "lamp"
+    STD = "std"
+
+
+class SharingConfig(StrictModel):
+    """Deep Compression's weight sharing and coding (Han et al., ICLR 2016)."""
+
+    bits: int = Field(4, ge=1, le=8, description="Each layer's weights share 2**bits values (k-means).")
+    index_bits: int = Field(5, ge=1, le=16, description="Bits per relative index between non-zero weights.")
+    finetune_epochs: int = Field(1, ge=0, description="Epochs fine-tuning the shared values (centroids).")
+
+
+class SparsifyConfig(StrictModel):
+    """Unstructured magnitude pruning and Deep Compression: the stored model's size, not the accelerator's.
+
+    FINN's accelerator computes every weight of its dense matrices, so this section changes nothing that is
+    compiled: it writes a sparse copy of the network and reports how small it stores.
+    """
+
+    enabled: bool = Field(False, description="Run the sparsify stage.")
+    sparsity: float = Field(0.9, gt=0.0, lt=1.0, description="Target share of zero weights across all layers.")
+    schedule: SparsifySchedule = Field(
+        SparsifySchedule.DYNAMIC,
+        description="dynamic: raise the threshold while validation accuracy holds (Lee & Park 2021); "
+        "fixed: equal steps with a fine-tune after each.",
+    )
+    steps: int = Field(8, ge=1, description="fixed schedule: steps to the target.")
+    tolerance: float = Field(0.002, ge=0.0, description="dynamic schedule: allowed validation accuracy drop.")
+    max_finetunes: int = Field(20, ge=0, description="dynamic schedule: most fine-tunes before it stops.")
+    scoring: WeightScoring = Field(WeightScoring.LAMP, description="How weights rank across layers.")
+    min_density: float = Field(0.05, gt=0.0, lt=1.0, description="No layer keeps fewer of its weights.")
+    finetune_epochs: int = Field(1, ge=1, description="Epochs of one fine-tune.")
+    finetune_lr: float | None = Field(None, gt=0.0, description="Default: a tenth of train.lr.")
+    sharing: SharingConfig = SharingConfig()
+
+    @model_validator(mode="after")
+    def _target_reachable(self) -> SparsifyConfig:
+        if self.sparsity > 1.0 - self.min_density:
+            raise ValueError(f"sparsity {self.sparsity:g} leaves less than min_density {self.min_density:g} per layer")
+        return self
 
 
 Share = Annotated[float, Field(gt=0.0, le=1.0)]
@@ -249,6 +368,7 @@ class FlowConfig(StrictModel):
     quant: QuantConfig = QuantConfig()
     train: TrainConfig = TrainConfig()
     prune: PruneConfig = PruneConfig()
+    sparsify: SparsifyConfig = SparsifyConfig()
     board: str = Field("pynq-z2", description="A board name from boards/ or a path to a board file.")
     target: TargetConfig = TargetConfig()
     compile: CompileConfig = CompileConfig()
@@ -294,12 +414,13 @@ def describe_validation_error(err: ValidationError, root: type[BaseModel] | None
     errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     loc = tuple(str(part) for part in first["loc"])
-    dotted = ".".join(loc)
+    model, shown = _walk(root or FlowConfig, loc[:-1])
+    dotted = ".".join([*shown, *loc[-1:]])
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     if first["type"] == "extra_forbidden":
-        valid = _field_names_at(root or FlowConfig, loc[:-1])
+        valid = list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
         close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
-        prefix = ".".join(loc[:-1])
+        prefix = ".".join(shown)
         hint = (
             f"did you mean '{prefix + '.' if prefix else ''}{close[0]}'?"
             if close
@@ -308,30 +429,47 @@ def describe_validation_error(err: ValidationError, root: type[BaseModel] | None
         return f"unknown key '{dotted}'; {hint}{more}"
     if first["type"] == "missing":
         return f"missing key '{dotted}'{more}"
+    if first["type"] == "union_tag_invalid":
+        expected = first["ctx"]["expected_tags"].replace("'", "")
+        return f"{dotted}: unknown name '{first['ctx']['tag']}'; one of {expected}{more}"
     message = first["msg"].removeprefix("Value error, ")
     where = f"{dotted}: " if dotted else ""
     got = f" (got {first['input']!r})" if loc and not isinstance(first["input"], dict) else ""
     return f"{where}{message}{got}{more}"
 
 
-def _field_names_at(root: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
-    """Field names of the model reached from ``root`` by following ``loc`` (dict keys skipped)."""
+def _walk(root: type[BaseModel], loc: tuple[str, ...]) -> tuple[Any, list[str]]:
+    """The model reached from ``root`` by following ``loc``, and ``loc`` as the user wrote it.
+
+    Dict keys (``quant.layers.fc0``) stay in the path; the tags pydantic adds for a tagged union
+    (``prune.criterion.pcas``) are left out, since the user wrote ``name: pcas``.
+    """
     model: Any = root
+    shown = []
     for part in loc:
-        if isinstance(model, type) and issubclass(model, BaseModel) and part in model.model_fields:
-            model = model.model_fields[part].annotation
-        model = _unwrap(model)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    return []
+        members = _models_in(model)
+        tagged = [m for m in members if _tag_of(m) == part]
+        if len(members) > 1 and tagged:
+            model = tagged[0]
+            continue
+        shown.append(part)
+        owner = next((m for m in members if part in m.model_fields), None)
+        model = owner.model_fields[part].annotation if owner else (members[0] if members else None)
+    members = _models_in(model)
+    return (members[0] if len(members) == 1 else model), shown
 
 
-def _unwrap(annotation: Any) -> Any:
-    """The model inside Optional[...] or dict[str, ...]."""
-    for arg in (typing.get_args(annotation) or ())[::-1]:
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return annotation
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds: itself, or those inside Optional, a union, Annotated or dict[str, ...]."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def _tag_of(model: type[BaseModel]) -> str | None:
+    """The ``name`` literal that tags a member of a union (a criterion config's name)."""
+    field = model.model_fields.get("name")
+    return field.default if field is not None and isinstance(field.default, str) else None
 
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:

@@ -1,12 +1,17 @@
-"""The Xilinx tools and the board this machine can reach, detected once by the CLI."""
+"""What the outside world provides: the Xilinx tools, the board this machine can reach, where datasets are.
+
+Detected once by the CLI from the environment; the library itself reads no environment variables.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from hwcompress.data.discovery import SearchPath
 
 
 @dataclass(frozen=True)
@@ -51,3 +56,11 @@ class Toolchain:
 def pynq_installed() -> bool:
     """Whether the pynq package is importable (without importing it)."""
     return importlib.util.find_spec("pynq") is not None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where datasets are looked for and which tools exist (the CLI builds it from environment variables)."""
+
+    search: SearchPath = field(default_factory=SearchPath)
+    tools: Toolchain = field(default_factory=Toolchain)

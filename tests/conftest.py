@@ -1,18 +1,30 @@
-"""Shared fixtures: the real CLI in a subprocess, small flows, the shared MNIST copy when present."""
+"""Shared fixtures: the real CLI in a subprocess, small flows, real Brevitas models, the shared MNIST copy."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_MNIST = REPO.parent / "shared" / "datasets" / "mnist"
-HWCOMPRESS = Path(sys.executable).parent / "hwcompress"
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    """The repository root (flows/, boards/)."""
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def hwcompress_exe() -> Path:
+    """The installed ``hwcompress`` command of this environment."""
+    return Path(sys.executable).parent / "hwcompress"
 
 
 @pytest.fixture
@@ -24,12 +36,12 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def run_cli(cli_env: dict[str, str], tmp_path: Path):
+def run_cli(cli_env: dict[str, str], tmp_path: Path, hwcompress_exe: Path):
     """Run ``hwcompress ARGS...`` as a user would; returns the CompletedProcess."""
 
     def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(HWCOMPRESS), *args], cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=timeout
+            [str(hwcompress_exe), *args], cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=timeout
         )
 
     return run
@@ -47,29 +59,68 @@ def write_flow(tmp_path: Path):
     return write
 
 
-def tiny_flow(name: str = "tiny", **overrides) -> dict:
-    """A flow that trains in well under a second per epoch: digits, a 32-unit MLP."""
-    flow = {
-        "name": name,
-        "data": {"name": "digits"},
-        "model": {"arch": "mlp", "hidden": [32], "dropout": 0.1},
-        "quant": {"weight_bits": 2, "act_bits": 2},
-        "train": {"epochs": 2, "batch_size": 64, "lr": 0.02, "threads": 2},
-    }
-    for section, values in overrides.items():
-        flow[section] = {**flow.get(section, {}), **values} if isinstance(values, dict) else values
-    return flow
+@pytest.fixture(scope="session")
+def tiny_flow() -> Callable[..., dict]:
+    """``tiny_flow(name, section=values...)``: a flow that trains in well under a second per epoch.
+
+    Digits and a 32-unit MLP; each keyword updates (or, for a non-mapping value, replaces) a section.
+    """
+
+    def make(name: str = "tiny", **overrides) -> dict:
+        flow = {
+            "name": name,
+            "data": {"name": "digits"},
+            "model": {"arch": "mlp", "hidden": [32], "dropout": 0.1},
+            "quant": {"weight_bits": 2, "act_bits": 2},
+            "train": {"epochs": 2, "batch_size": 64, "lr": 0.02, "threads": 2},
+        }
+        for section, values in overrides.items():
+            flow[section] = {**flow.get(section, {}), **values} if isinstance(values, dict) else values
+        return flow
+
+    return make
 
 
 @pytest.fixture
 def mnist_dir() -> Path:
-    if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").exists():
+    shared = REPO.parent / "shared" / "datasets" / "mnist"
+    if not (shared / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip("the shared MNIST copy is not present")
-    return SHARED_MNIST
+    return shared
+
+
+@pytest.fixture
+def foreign_model(tmp_path: Path):
+    """A Brevitas model hwcompress never saw (float inputs, learned-scale quantizers, ReLU), exported to
+    ``foreign.onnx`` with ``x.npy``, ``expected.npy`` and ``labels.npy`` next to it in tmp_path.
+
+    Returns (module, inputs, expected outputs).
+    """
+    import torch
+    from brevitas.export import export_qonnx
+    from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
+    from brevitas.quant import Int8ActPerTensorFloat, Int8WeightPerTensorFloat, Uint8ActPerTensorFloat
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        QuantIdentity(act_quant=Int8ActPerTensorFloat, return_quant_tensor=True),
+        QuantLinear(16, 12, bias=False, weight_quant=Int8WeightPerTensorFloat, weight_bit_width=4),
+        QuantReLU(act_quant=Uint8ActPerTensorFloat, bit_width=4, return_quant_tensor=True),
+        QuantLinear(12, 3, bias=False, weight_quant=Int8WeightPerTensorFloat, weight_bit_width=4),
+    ).eval()
+    x = torch.rand(40, 16)
+    with torch.no_grad():
+        net(x)  # brevitas initializes scales on the first batch
+        expected = net(x).numpy()
+    export_qonnx(net, torch.zeros(1, 16), str(tmp_path / "foreign.onnx"))
+    np.save(tmp_path / "x.npy", x.numpy())
+    np.save(tmp_path / "expected.npy", expected)
+    np.save(tmp_path / "labels.npy", expected.argmax(1))
+    return net, x.numpy(), expected
 
 
 @pytest.fixture(scope="session")
-def tiny_design(tmp_path_factory):
+def tiny_design(tmp_path_factory, tiny_flow):
     """One tiny trained MLP (digits), its QONNX export and its FINN design; tests only read it."""
     import torch
 

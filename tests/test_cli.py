@@ -3,8 +3,6 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, tiny_flow
-
 
 def test_import_is_lean():
     code = "import hwcompress, hwcompress.cli, sys; print(*(m in sys.modules for m in ('finn', 'pynq', 'torch')))"
@@ -42,13 +40,13 @@ def one_line_error(result) -> str:
     return lines[0]
 
 
-def test_misspelt_key_fails_with_one_line_naming_it(run_cli, write_flow):
+def test_misspelt_key_fails_with_one_line_naming_it(run_cli, write_flow, tiny_flow):
     path = write_flow({**tiny_flow(), "train": {"epohcs": 3}})
     line = one_line_error(run_cli("train", str(path)))
     assert line == f"error: {path}: unknown key 'train.epohcs'; did you mean 'train.epochs'?"
 
 
-def test_missing_dataset_fails_with_one_line_saying_where_to_put_it(run_cli, write_flow, cli_env):
+def test_missing_dataset_fails_with_one_line_saying_where_to_put_it(run_cli, write_flow, cli_env, tiny_flow):
     path = write_flow(tiny_flow(data={"name": "cifar10", "download": False}))
     result = run_cli("train", str(path))
     assert result.returncode == 1 and "Traceback" not in result.stderr
@@ -57,20 +55,20 @@ def test_missing_dataset_fails_with_one_line_saying_where_to_put_it(run_cli, wri
     assert f"{cli_env['HWCOMPRESS_CACHE']}/cifar10" in line
 
 
-def test_debug_shows_the_traceback(run_cli, write_flow):
+def test_debug_shows_the_traceback(run_cli, write_flow, tiny_flow):
     path = write_flow({**tiny_flow(), "train": {"epohcs": 3}})
     result = run_cli("--debug", "train", str(path))
     assert result.returncode != 0 and "Traceback" in result.stderr and "ConfigError" in result.stderr
 
 
-def test_train_command_trains_and_a_rerun_skips(run_cli, write_flow, tmp_path):
+def test_train_command_trains_and_a_rerun_skips(run_cli, write_flow, tmp_path, tiny_flow):
     path = write_flow(tiny_flow(train={"epochs": 3}))
     first = run_cli("train", str(path))
     assert first.returncode == 0, first.stderr
     assert "epoch 3/3" in first.stdout and (tmp_path / "runs" / "tiny" / "01-train" / "model.pt").exists()
-    second = run_cli("run", str(path))
-    assert second.returncode == 0 and "up to date, skipped" in second.stdout
+    second = run_cli("train", str(path))
+    assert second.returncode == 0 and "train: up to date, skipped" in second.stdout
 
 
-def test_quickstart_flow_is_shipped():
-    assert (REPO / "flows" / "quickstart.yaml").exists()
+def test_quickstart_flow_is_shipped(repo):
+    assert (repo / "flows" / "quickstart.yaml").exists()

@@ -1,18 +1,20 @@
+"""The whole flow from the command line, as a user runs it: the one full pipeline of the default tier."""
+
 import json
 
 import numpy as np
+import pytest
 import yaml
 
 from hwcompress.boards import BOARDS_DIR
-from tests.conftest import REPO, tiny_flow
 
 
-def test_quickstart_end_to_end_from_the_cli(run_cli, tmp_path):
-    result = run_cli("run", str(REPO / "flows" / "quickstart.yaml"), "--runs-dir", str(tmp_path / "runs"))
+def test_quickstart_end_to_end_from_the_cli(run_cli, tmp_path, repo):
+    result = run_cli("run", str(repo / "flows" / "quickstart.yaml"), "--runs-dir", str(tmp_path / "runs"))
     assert result.returncode == 0, result.stderr
     run_dir = tmp_path / "runs" / "quickstart"
     report = json.loads((run_dir / "report.json").read_text())
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert report["verify"]["samples"] == 359 and report["verify"]["mismatches"] == 0
     assert report["accuracy"]["dataflow"] == report["accuracy"]["torch"] == report["accuracy"]["qonnx"]
     assert report["accuracy"]["torch"] > 0.9
@@ -29,55 +31,43 @@ def test_quickstart_end_to_end_from_the_cli(run_cli, tmp_path):
     assert "bit-exact, 0 mismatches of 359" in result.stdout
 
 
-def test_a_design_that_cannot_fit_fails_with_one_line_giving_the_numbers(run_cli, write_flow, tmp_path):
+@pytest.fixture
+def tiny_board(tmp_path):
+    """A board file like PYNQ-Z2 with 500 LUT, next to the flows."""
     board = yaml.safe_load((BOARDS_DIR / "pynq-z2.yaml").read_text())
     board.update(name="tiny-board", resources={**board["resources"], "lut": 500})
     (tmp_path / "tiny-board.yaml").write_text(yaml.safe_dump(board))
-    path = write_flow(tiny_flow(board="tiny-board.yaml", train={"epochs": 1}))
+    return "tiny-board.yaml"
+
+
+def test_a_design_that_cannot_fit_fails_before_training_with_one_line(
+    run_cli, write_flow, tmp_path, tiny_board, tiny_flow
+):
+    path = write_flow(tiny_flow(board=tiny_board, train={"epochs": 50}))
     result = run_cli("run", str(path))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith("error: design does not fit tiny-board: needs ")
-    assert " LUT of 425 allowed (85% of 500) (FINN estimate); lower target.fps" in lines[0]
-    assert (tmp_path / "runs" / "tiny" / "01-train" / "manifest.json").exists(), "finished work survives"
+    assert " LUT of 425 allowed (85% of 500) (FINN estimate of the untrained network); lower target.fps" in lines[0]
+    assert not (tmp_path / "runs" / "tiny" / "01-train").exists(), "nothing was trained"
+    assert not (tmp_path / "runs" / ".incomplete" / "tiny" / "01-train").exists()
 
-    path = write_flow(tiny_flow(board="tiny-board.yaml", train={"epochs": 1}, target={"enforce_fit": False}))
+
+@pytest.mark.slow
+def test_a_design_over_the_ceiling_is_reported_when_fit_is_not_enforced(
+    run_cli, write_flow, tmp_path, tiny_board, tiny_flow
+):
+    path = write_flow(tiny_flow(board=tiny_board, train={"epochs": 1}, target={"enforce_fit": False}))
     result = run_cli("run", str(path))
     assert result.returncode == 0, result.stderr
-    assert "train 0.0 s" not in result.stdout and "(skipped)" in result.stdout, "training is reused"
+    assert "preflight" not in result.stdout.splitlines()[0]
     assert "DOES NOT FIT tiny-board (LUT over the ceiling)" in result.stdout
     report = json.loads((tmp_path / "runs" / "tiny" / "report.json").read_text())
     assert report["utilization"]["lut"]["fits"] is False and report["verify"]["mismatches"] == 0
 
 
-def _foreign_model(tmp_path):
-    """A Brevitas model hwcompress never saw: float inputs, learned-scale quantizers, ReLU."""
-    import torch
-    from brevitas.export import export_qonnx
-    from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
-    from brevitas.quant import Int8ActPerTensorFloat, Int8WeightPerTensorFloat, Uint8ActPerTensorFloat
-
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(
-        QuantIdentity(act_quant=Int8ActPerTensorFloat, return_quant_tensor=True),
-        QuantLinear(16, 12, bias=False, weight_quant=Int8WeightPerTensorFloat, weight_bit_width=4),
-        QuantReLU(act_quant=Uint8ActPerTensorFloat, bit_width=4, return_quant_tensor=True),
-        QuantLinear(12, 3, bias=False, weight_quant=Int8WeightPerTensorFloat, weight_bit_width=4),
-    ).eval()
-    x = torch.rand(40, 16)
-    with torch.no_grad():
-        net(x)  # brevitas initializes scales on the first batch
-        expected = net(x).numpy()
-    export_qonnx(net, torch.zeros(1, 16), str(tmp_path / "foreign.onnx"))
-    np.save(tmp_path / "x.npy", x.numpy())
-    np.save(tmp_path / "expected.npy", expected)
-    np.save(tmp_path / "labels.npy", expected.argmax(1))
-    return net, x.numpy(), expected
-
-
-def test_bring_your_own_qonnx_compiles_and_verifies_from_the_cli(run_cli, tmp_path):
-    _foreign_model(tmp_path)
+def test_bring_your_own_qonnx_compiles_and_verifies_from_the_cli(run_cli, tmp_path, foreign_model):
     result = run_cli(
         "compile",
         "foreign.onnx",
@@ -99,17 +89,27 @@ def test_bring_your_own_qonnx_compiles_and_verifies_from_the_cli(run_cli, tmp_pa
     assert "bit-exact, 0 mismatches of 40" in result.stdout
 
 
-def test_broken_onnx_fails_with_one_line(run_cli, tmp_path):
+@pytest.mark.parametrize("inputs", [["--inputs", "x.npy"], []], ids=["with-inputs", "without-inputs"])
+def test_broken_onnx_fails_with_one_line_and_leaves_no_directory(run_cli, tmp_path, inputs):
     (tmp_path / "broken.onnx").write_bytes(b"\x08\x07garbage")
     np.save(tmp_path / "x.npy", np.zeros((2, 4), dtype=np.float32))
-    result = run_cli("compile", "broken.onnx", "--inputs", "x.npy")
+    result = run_cli("compile", "broken.onnx", *inputs)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) == 1 and "Traceback" not in result.stderr
-    assert lines[0].startswith("error: broken.onnx: not a readable ONNX model")
+    assert lines[0].startswith("error: broken.onnx: not a readable ONNX model"), "the model is read first"
+    assert not (tmp_path / "runs").exists()
 
 
-def test_inputs_that_do_not_fit_the_model_fail_with_one_line(run_cli, tmp_path):
-    _foreign_model(tmp_path)
+def test_a_text_file_as_inputs_fails_with_one_line(run_cli, tmp_path, foreign_model):
+    (tmp_path / "x.txt").write_text("1 2 3\n")
+    result = run_cli("compile", "foreign.onnx", "--inputs", "x.txt")
+    assert result.returncode == 1 and "pickle" not in result.stderr
+    assert result.stderr.strip() == (
+        "error: x.txt: the inputs must be a .npy file written by numpy.save; this one is not (text or another format)"
+    )
+
+
+def test_inputs_that_do_not_fit_the_model_fail_with_one_line(run_cli, tmp_path, foreign_model):
     np.save(tmp_path / "wrong.npy", np.zeros((3, 15), dtype=np.float32))
     result = run_cli("compile", "foreign.onnx", "--inputs", "wrong.npy")
     assert result.returncode == 1

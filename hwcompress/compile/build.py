@@ -15,6 +15,7 @@ from hwcompress.compile.finn_compat import prepare_finn
 from hwcompress.compile.steps import HOST_TAIL_FILE, plan_steps
 from hwcompress.config import CompileConfig, TargetConfig
 from hwcompress.errors import HwcompressError
+from hwcompress.progress import Progress, no_progress
 from hwcompress.tools import Toolchain
 
 #: The model FINN's estimates describe: the dataflow partition after folding and bit-width minimization.
@@ -45,14 +46,17 @@ class FinnBuild:
         return self.output_dir / HOST_TAIL_FILE
 
     def finn_verify_results(self) -> dict[str, bool]:
-        """FINN's own verify steps: step name -> every golden sample passed."""
+        """FINN's own verify steps, in the order the build runs them: step name -> every golden sample passed."""
+        from finn.builder.build_dataflow_config import VerificationStepType
+
         results: dict[str, bool] = {}
         for path in sorted((self.output_dir / "verification_output").glob("verify_*_*.npy")):
             match = re.fullmatch(r"verify_(.+)_\d+_(SUCCESS|FAIL)", path.stem)
             if match:
                 step, verdict = match.groups()
                 results[step] = results.get(step, True) and verdict == "SUCCESS"
-        return results
+        order = [step.value for step in VerificationStepType]
+        return dict(sorted(results.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
 
 
 def run_finn(
@@ -63,8 +67,11 @@ def run_finn(
     options: CompileConfig,
     tools: Toolchain,
     golden: tuple[np.ndarray, np.ndarray] | None = None,
+    progress: Progress = no_progress,
 ) -> FinnBuild:
     """Build ``model_path`` for ``board`` at ``target``; FINN's verify steps use ``golden`` (inputs, outputs).
+
+    ``progress`` hears ``("FINN", i, n, step name)`` as each of FINN's steps starts.
 
     Raises:
         HwcompressError: FINN stopped; the message carries FINN's own error line and the log's path.
@@ -102,14 +109,36 @@ def run_finn(
         save_intermediate_models=True,
         **verify,
     )
-    log = io.StringIO()
+    log = _StepTap(progress)
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         status = build.build_dataflow_cfg(str(model_path), cfg)
+    log.finish()
     if status != 0:
         raise HwcompressError(
             f"FINN failed in {_finn_error(output_dir, log.getvalue())} (log: {output_dir / 'build_dataflow.log'})"
         )
     return FinnBuild(output_dir=output_dir, bitfile=plan.bitfile)
+
+
+class _StepTap(io.StringIO):
+    """FINN's console output, kept for the error message; each "Running step" line goes to ``progress``."""
+
+    STEP = re.compile(r"Running step: (\w+) \[(\d+)/(\d+)\]")
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+        self.total = 0
+
+    def write(self, text: str) -> int:
+        for name, done, total in self.STEP.findall(text):
+            self.total = int(total)
+            self.progress("FINN", int(done) - 1, self.total, name)
+        return super().write(text)
+
+    def finish(self) -> None:
+        if self.total:
+            self.progress("FINN", self.total, self.total, "done")
 
 
 def _finn_error(output_dir: Path, console: str) -> str:

@@ -9,10 +9,10 @@ import math
 from dataclasses import asdict, dataclass
 
 import torch
-from brevitas.nn import QuantConv2d, QuantLinear
+from brevitas.nn import QuantConv2d
 from torch import nn
 
-QUANT_LAYERS = (QuantLinear, QuantConv2d)
+from hwcompress.models.quant import COMPUTE_LAYERS
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def layer_costs(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerCos
         return hook
 
     for name, module in model.named_modules():
-        if isinstance(module, QUANT_LAYERS):
+        if isinstance(module, COMPUTE_LAYERS):
             hooks.append(module.register_forward_hook(record(name)))
     was_training = model.training
     try:

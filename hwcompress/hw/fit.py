@@ -41,8 +41,8 @@ def usage(estimate: Estimate, board: Board, ceiling: Utilization) -> list[Usage]
     return rows
 
 
-def check_fit(estimate: Estimate, board: Board, ceiling: Utilization) -> list[Usage]:
-    """The usage table; raises when any resource exceeds its ceiling.
+def check_fit(estimate: Estimate, board: Board, ceiling: Utilization, label: str = "FINN estimate") -> list[Usage]:
+    """The usage table; raises when any resource exceeds its ceiling (``label`` says where the numbers come from).
 
     Raises:
         BoardFitError: one line with the numbers, e.g. "needs 61,200 LUT of 45,220 allowed on pynq-z2 ...".
@@ -56,7 +56,7 @@ def check_fit(estimate: Estimate, board: Board, ceiling: Utilization) -> list[Us
             for row in over
         ]
         raise BoardFitError(
-            f"design does not fit {board.name}: needs {'; '.join(parts)} (FINN estimate); "
+            f"design does not fit {board.name}: needs {'; '.join(parts)} ({label}); "
             "lower target.fps, use fewer bits, or prune"
         )
     return rows

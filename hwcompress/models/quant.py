@@ -66,9 +66,13 @@ def act_quant(bits: int) -> type[ExtendedInjector]:
     return _ActQuant.let(bit_width=bits, quant_type=_quant_type(bits))
 
 
+#: The layers whose weights are quantized and that FINN turns into matrix units.
+COMPUTE_LAYERS = (QuantLinear, QuantConv2d)
+
+
 @torch.no_grad()
 def clamp_weights_(model: nn.Module) -> None:
     """Keep every quantized layer's float weights inside the quantizers' [-1, 1] range."""
     for module in model.modules():
-        if isinstance(module, QuantLinear | QuantConv2d):
+        if isinstance(module, COMPUTE_LAYERS):
             module.weight.clamp_(-1.0, 1.0)

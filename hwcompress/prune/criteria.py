@@ -1,80 +1,56 @@
-"""Channel importance criteria: each a small class whose call returns one score per channel, higher = keep.
+"""The classic channel criteria: random, filter norm, batch-norm scale and first-order Taylor.
 
-Scores are made comparable across layers, so that one global rate can rank all channels: L1 and BN scores
-are divided by their layer's mean, Taylor scores by their layer's L2 norm (as Molchanov et al. do).
-
-How to add a criterion: a class with ``__call__(model, groups, data) -> dict[group name, Tensor]`` and an
-entry in ``CRITERIA``.
+Each is built from its config (``hwcompress.config``) and registered to it; its call returns one score per
+channel, higher = keep, scaled per layer by the config's ``normalization`` so that one global rate can rank
+every channel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from hwcompress.prune.groups import ChannelGroup
-
-Scores = dict[str, torch.Tensor]
+from hwcompress.config import BNCriterion, L1Criterion, RandomCriterion, TaylorCriterion
+from hwcompress.prune.importance import Scores, normalize, register_criterion
 
 
-class Importance(Protocol):
-    def __call__(self, model: nn.Module, groups: list[ChannelGroup], data: TrainingData | None) -> Scores: ...
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    """uint8 images (N, C, H, W) and labels that data-driven criteria look at."""
-
-    images: np.ndarray
-    labels: np.ndarray
-
-    def batches(self, batch_size: int, limit: int | None = None):
-        stop = len(self.images) if limit is None else min(len(self.images), limit * batch_size)
-        for first in range(0, stop, batch_size):
-            yield (
-                torch.from_numpy(self.images[first : first + batch_size]),
-                torch.from_numpy(self.labels[first : first + batch_size]),
-            )
-
-
-def _by_mean(scores: torch.Tensor) -> torch.Tensor:
-    mean = scores.mean()
-    return scores / mean if mean > 0 else scores
-
-
-@dataclass(frozen=True)
+@register_criterion(RandomCriterion)
 class Random:
     """Random scores: the control every criterion must beat."""
 
-    seed: int = 0
+    def __init__(self, config: RandomCriterion | None = None) -> None:
+        self.config = config or RandomCriterion()
 
     def __call__(self, model, groups, data=None) -> Scores:
-        generator = torch.Generator().manual_seed(self.seed)
+        generator = torch.Generator().manual_seed(self.config.seed)
         return {g.name: torch.rand(g.channels, generator=generator) for g in groups}
 
 
-@dataclass(frozen=True)
+@register_criterion(L1Criterion)
 class L1Norm:
-    """Mean absolute weight of each output filter (Li et al., ICLR 2017), relative to its layer's mean."""
+    """Mean absolute weight (p = 1) or root mean square (p = 2) of each output filter (Li et al., ICLR 2017)."""
+
+    def __init__(self, config: L1Criterion | None = None) -> None:
+        self.config = config or L1Criterion()
 
     def __call__(self, model, groups, data=None) -> Scores:
         modules = dict(model.named_modules())
         scores = {}
         for g in groups:
-            weight = modules[g.producer].weight.detach()
-            scores[g.name] = _by_mean(weight.abs().flatten(1).mean(dim=1))
+            weight = modules[g.producer].weight.detach().flatten(1)
+            norm = weight.abs().mean(dim=1) if self.config.p == 1 else weight.pow(2).mean(dim=1).sqrt()
+            scores[g.name] = normalize(norm, self.config.normalization)
         return scores
 
 
-@dataclass(frozen=True)
+@register_criterion(BNCriterion)
 class BNScale:
-    """|gamma| of the batch norm on each channel (network slimming, Liu et al. 2017), relative to the mean."""
+    """|gamma| of the batch norm on each channel (network slimming, Liu et al. 2017)."""
+
+    def __init__(self, config: BNCriterion | None = None) -> None:
+        self.config = config or BNCriterion()
 
     def __call__(self, model, groups, data=None) -> Scores:
         modules = dict(model.named_modules())
@@ -82,20 +58,20 @@ class BNScale:
         for g in groups:
             if not g.norms:
                 raise ValueError(f"{g.name} has no batch norm: the bn criterion cannot rank it")
-            scores[g.name] = _by_mean(modules[g.norms[0]].weight.detach().abs())
+            scores[g.name] = normalize(modules[g.norms[0]].weight.detach().abs(), self.config.normalization)
         return scores
 
 
-@dataclass(frozen=True)
+@register_criterion(TaylorCriterion)
 class Taylor:
     """First-order Taylor expansion of the loss on each channel's activation (Molchanov et al., ICLR 2017).
 
     |mean over samples of sum over positions of activation x gradient|, measured on the channel's quantized
-    activation over ``batches`` training batches, L2-normalized per layer.
+    activation over the config's ``batches`` training batches.
     """
 
-    batches: int = 20
-    batch_size: int = 128
+    def __init__(self, config: TaylorCriterion | None = None) -> None:
+        self.config = config or TaylorCriterion()
 
     def __call__(self, model, groups, data=None) -> Scores:
         if data is None:
@@ -108,7 +84,7 @@ class Taylor:
         model.eval()
         seen = 0
         try:
-            for images, labels in data.batches(self.batch_size, self.batches):
+            for images, labels in data.batches(self.config.batch_size, self.config.batches):
                 model.zero_grad(set_to_none=True)
                 loss = F.cross_entropy(model(images), labels)
                 loss.backward()
@@ -125,7 +101,9 @@ class Taylor:
                 hook.remove()
             model.zero_grad(set_to_none=True)
             model.train(was_training)
-        return {name: _l2(total.abs() / max(seen, 1)) for name, total in totals.items()}
+        return {
+            name: normalize(total.abs() / max(seen, 1), self.config.normalization) for name, total in totals.items()
+        }
 
 
 def _keep_output(name: str, store: dict[str, torch.Tensor]) -> Callable:
@@ -136,23 +114,3 @@ def _keep_output(name: str, store: dict[str, torch.Tensor]) -> Callable:
         return value
 
     return hook
-
-
-def _l2(scores: torch.Tensor) -> torch.Tensor:
-    norm = scores.norm()
-    return scores / norm if norm > 0 else scores
-
-
-def _pcas() -> Importance:
-    from hwcompress.prune.pcas import PCAS
-
-    return PCAS()
-
-
-CRITERIA: dict[str, Callable[[], Importance]] = {
-    "random": Random,
-    "l1": L1Norm,
-    "bn": BNScale,
-    "taylor": Taylor,
-    "pcas": _pcas,
-}

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from hwcompress.config import Criterion, PruneConfig, PruneSchedule
+from hwcompress.config import PruneConfig, PruneSchedule
 from hwcompress.data import Splits
 from hwcompress.prune.allocate import channels_to_keep, kept_counts, round_counts
-from hwcompress.prune.criteria import CRITERIA, TrainingData
 from hwcompress.prune.folding import foldable_counts, matrix_layers
 from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.importance import TrainingData
+from hwcompress.prune.scoring import channel_scores
 from hwcompress.prune.surgery import channel_counts, prune_channels
 from hwcompress.train.loop import accuracy
 
@@ -49,15 +50,19 @@ def prune_model(
     model: nn.Module,
     data: Splits,
     cfg: PruneConfig,
-    cycles_per_image: float,
+    cycles_per_image: float | None,
     fine_tune: FineTune,
     log: Callable[[str], None] = lambda _: None,
 ) -> Pruned:
-    """Prune ``model`` (left as it is) as ``cfg`` says; ``cycles_per_image`` (clock / fps) sizes 'auto' granularity."""
-    groups = sequential_groups(model)
-    result = Pruned(model, channel_counts(model, groups), {g.name: torch.arange(g.channels) for g in groups})
-    if cfg.criterion is Criterion.NONE or cfg.rate == 0:
+    """Prune ``model`` (left as it is) as ``cfg`` says.
+
+    ``cycles_per_image`` (clock / target fps) sizes ``granularity: auto``; it is needed only then.
+    """
+    result = unpruned(model)
+    if not cfg.enabled:
         return result
+    if cfg.granularity == "auto" and cycles_per_image is None:
+        raise ValueError("granularity 'auto' needs the cycle budget per image (clock / target fps)")
     rounds = cfg.steps if cfg.schedule is PruneSchedule.ITERATIVE else 1
     for step in range(1, rounds + 1):
         rate = cfg.rate * step / rounds
@@ -70,19 +75,43 @@ def prune_model(
     return result
 
 
-def _prune_step(result: Pruned, data: Splits, cfg: PruneConfig, rate: float, cycles_per_image: float) -> None:
+def unpruned(model: nn.Module) -> Pruned:
+    """``model`` as a pruning result that kept every channel."""
+    groups = sequential_groups(model)
+    return Pruned(model, channel_counts(model, groups), {g.name: torch.arange(g.channels) for g in groups})
+
+
+def channel_counts_for(
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    scores: dict[str, torch.Tensor],
+    rate: float,
+    cfg: PruneConfig,
+    cycles_per_image: float | None,
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Channels each group of ``model`` keeps when ``rate`` of them go, and the multiple each count is rounded to.
+
+    With uniform allocation the scores' values do not matter (only their sizes): the counts are known
+    before training, which the pre-flight fit check relies on.
+    """
+    groups = sequential_groups(model)
+    counts = kept_counts(scores, rate, cfg.allocation, cfg.min_channels)
+    if cfg.granularity == "auto":
+        layers = matrix_layers(model, input_shape)
+        return foldable_counts(layers, groups, counts, cycles_per_image, cfg.min_channels)
+    granularity = {group.name: cfg.granularity for group in groups}
+    return round_counts(counts, {g.name: g.channels for g in groups}, granularity, cfg.min_channels), granularity
+
+
+def _prune_step(result: Pruned, data: Splits, cfg: PruneConfig, rate: float, cycles_per_image: float | None) -> None:
     """Remove channels until ``rate`` of the original ones are gone."""
     groups = sequential_groups(result.model)
     current = sum(channel_counts(result.model, groups).values())
     relative = max(0.0, 1.0 - round(sum(result.before.values()) * (1.0 - rate)) / current)
-    scores = CRITERIA[cfg.criterion.value]()(result.model, groups, TrainingData(data.train_x, data.train_y))
-    counts = kept_counts(scores, relative, cfg.allocation, cfg.min_channels)
-    if cfg.granularity == "auto":
-        layers = matrix_layers(result.model, data.input_shape)
-        counts, result.granularity = foldable_counts(layers, groups, counts, cycles_per_image, cfg.min_channels)
-    else:
-        result.granularity = {group.name: cfg.granularity for group in groups}
-        counts = round_counts(counts, {g.name: g.channels for g in groups}, result.granularity, cfg.min_channels)
+    scores = channel_scores(cfg.criterion, result.model, groups, TrainingData(data.train_x, data.train_y))
+    counts, result.granularity = channel_counts_for(
+        result.model, data.input_shape, scores, relative, cfg, cycles_per_image
+    )
     chosen = channels_to_keep(scores, counts)
     result.model = prune_channels(result.model, groups, chosen)
     result.keep = {name: result.keep[name][chosen[name]] for name in result.keep}

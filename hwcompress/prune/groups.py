@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
+from brevitas.nn import QuantConv2d, QuantIdentity
 from torch import nn
 
-COMPUTE = (QuantLinear, QuantConv2d)
+from hwcompress.models.quant import COMPUTE_LAYERS
+
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 
 
@@ -61,9 +62,9 @@ def sequential_groups(model: nn.Module) -> list[ChannelGroup]:
     order = [
         (name, module)
         for name, module in model.named_modules()
-        if isinstance(module, (*COMPUTE, *NORMS, QuantIdentity))
+        if isinstance(module, (*COMPUTE_LAYERS, *NORMS, QuantIdentity))
     ]
-    compute = [i for i, (_, module) in enumerate(order) if isinstance(module, COMPUTE)]
+    compute = [i for i, (_, module) in enumerate(order) if isinstance(module, COMPUTE_LAYERS)]
     groups = []
     for here, there in pairwise(compute):
         name, module = order[here]

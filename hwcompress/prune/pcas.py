@@ -10,14 +10,13 @@ network comes back unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hwcompress.prune.criteria import Scores, TrainingData
+from hwcompress.config import PCASCriterion
 from hwcompress.prune.groups import ChannelGroup
+from hwcompress.prune.importance import Scores, TrainingData, register_criterion
 
 
 class ChannelAttention(nn.Module):
@@ -41,28 +40,25 @@ class ChannelAttention(nn.Module):
         return torch.softmax(logits, dim=1) * logits.shape[1]
 
 
-@dataclass(frozen=True)
+@register_criterion(PCASCriterion)
 class PCAS:
-    """Train attention modules on the frozen network for ``epochs``; score channels by mean attention.
+    """Train attention modules on the frozen network for the config's ``epochs``; score channels by mean attention.
 
-    ``spread`` weighs a penalty on the gates' squared distance from 1: without it the modules learn to
+    The config's ``spread`` weighs a penalty on the gates' squared distance from 1: without it the modules learn to
     amplify a handful of channels a hundredfold (a 2-bit network's next layer saturates either way), and
     one global ranking then empties the widest layer (SFC seed 1: 12 of 256 first-layer channels kept at 70 %).
     """
 
-    epochs: int = 2
-    batch_size: int = 128
-    lr: float = 0.01
-    reduction: int = 4
-    spread: float = 0.03
-    seed: int = 0
+    def __init__(self, config: PCASCriterion | None = None) -> None:
+        self.config = config or PCASCriterion()
 
     def __call__(self, model: nn.Module, groups: list[ChannelGroup], data: TrainingData | None) -> Scores:
         if data is None:
             raise ValueError("the pcas criterion needs training data")
-        torch.manual_seed(self.seed)
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
         modules = dict(model.named_modules())
-        attention = {g.name: ChannelAttention(g.channels, self.reduction) for g in groups}
+        attention = {g.name: ChannelAttention(g.channels, cfg.reduction) for g in groups}
         sums = {g.name: torch.zeros(g.channels) for g in groups}
         state = {"record": False, "count": 0, "penalty": 0.0}
 
@@ -86,18 +82,18 @@ class PCAS:
                 parameter.requires_grad_(False)
             model.eval()
             params = [p for module in attention.values() for p in module.parameters()]
-            optimizer = torch.optim.Adam(params, lr=self.lr)
-            for _ in range(self.epochs):
-                for images, labels in data.batches(self.batch_size):
+            optimizer = torch.optim.Adam(params, lr=cfg.lr)
+            for _ in range(cfg.epochs):
+                for images, labels in data.batches(cfg.batch_size):
                     state["penalty"] = 0.0
                     loss = F.cross_entropy(model(images), labels)
-                    loss = loss + self.spread * state["penalty"]
+                    loss = loss + cfg.spread * state["penalty"]
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
             state["record"] = True
             with torch.no_grad():
-                for images, _ in data.batches(self.batch_size):
+                for images, _ in data.batches(cfg.batch_size):
                     model(images)
                     state["count"] += len(images)
         finally:

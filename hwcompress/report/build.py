@@ -7,14 +7,20 @@ from typing import Any
 
 from hwcompress import __version__
 from hwcompress.boards import Board
+from hwcompress.config import Utilization
+from hwcompress.export.check import ExportCheck
 from hwcompress.hw.cost import LayerCost, totals
 from hwcompress.hw.estimate import Estimate
 from hwcompress.hw.fit import usage
+from hwcompress.prune.result import PruneSummary
+from hwcompress.sparse.engine import Sparsified
+from hwcompress.verify.accelerator import Verification
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ESTIMATE = "estimate (FINN)"
 SIMULATED = "simulated (executed here, bit-exact)"
 MEASURED = "measured (on the board)"
+STORED = "stored-model size (counted from the sparse network; the accelerator still computes every weight)"
 COMPUTE_OPS = ("MVAU", "VVAU")
 
 
@@ -25,43 +31,42 @@ class ReportInputs:
     name: str
     board: Board
     estimate: Estimate
-    ceiling: Any
-    verify: dict[str, Any]
+    ceiling: Utilization
+    verify: Verification
     finn_verify: dict[str, bool] = field(default_factory=dict)
     dataset: str | None = None
     accuracy_torch: float | None = None
     accuracy_val: float | None = None
-    export: dict[str, Any] | None = None
+    export: ExportCheck | None = None
     costs: list[LayerCost] | None = None
-    prune: dict[str, Any] | None = None
+    prune: PruneSummary | None = None
+    sparsify: Sparsified | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
 
 def build_report(parts: ReportInputs) -> dict[str, Any]:
-    e, b = parts.estimate, parts.board
-    verify = parts.verify
-    export = parts.export or {}
+    e, b, verify = parts.estimate, parts.board, parts.verify
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "generated_by": f"hwcompress {__version__}",
         "name": parts.name,
-        "kinds": {"estimate": ESTIMATE, "simulated": SIMULATED, "measured": MEASURED},
-        "dataset": {"name": parts.dataset, "test_samples": verify["samples"]},
+        "kinds": {"estimate": ESTIMATE, "simulated": SIMULATED, "measured": MEASURED, "stored": STORED},
+        "dataset": {"name": parts.dataset, "test_samples": verify.samples},
         "accuracy": {
             "kind": SIMULATED,
             "torch": parts.accuracy_torch,
             "val": parts.accuracy_val,
-            "qonnx": export.get("accuracy"),
-            "dataflow": verify.get("accuracy_dataflow"),
+            "qonnx": parts.export.accuracy if parts.export else None,
+            "dataflow": verify.accuracy_dataflow,
         },
-        "export": {"kind": SIMULATED, **export} if parts.export else None,
+        "export": {"kind": SIMULATED, **parts.export.to_json()} if parts.export else None,
         "verify": {
             "kind": SIMULATED,
-            "samples": verify["samples"],
-            "mismatches": verify["mismatches"],
-            "bit_exact": verify["mismatches"] == 0,
-            "first_mismatch": verify.get("first_mismatch"),
-            "seconds": verify.get("seconds"),
+            "samples": verify.samples,
+            "mismatches": verify.mismatches,
+            "bit_exact": verify.mismatches == 0,
+            "first_mismatch": verify.first_mismatch,
+            "seconds": verify.seconds,
             "finn_verify_steps": parts.finn_verify,
         },
         "estimate": {
@@ -97,7 +102,8 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
             },
         },
         "cost": {"kind": "counted from the model", **totals(parts.costs)} if parts.costs else None,
-        "prune": _prune_summary(parts.prune),
+        "prune": _prune_section(parts.prune),
+        "sparsify": _sparsify_section(parts.sparsify),
         "layers": merge_layers(e, parts.costs, parts.prune),
         "timings": parts.timings,
         "measured": None,
@@ -105,18 +111,44 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
     return report
 
 
-def _prune_summary(prune: dict[str, Any] | None) -> dict[str, Any] | None:
-    if prune is None or prune["criterion"] == "none":
+def _prune_section(prune: PruneSummary | None) -> dict[str, Any] | None:
+    if prune is None or prune.method == "none":
         return None
-    keys = ("criterion", "rate", "achieved_rate", "allocation", "granularity", "schedule", "layers", "steps")
-    return {**{k: prune[k] for k in keys}, "accuracy_unpruned": prune["accuracy"]["unpruned_test"]}
+    return {k: v for k, v in prune.to_json().items() if k != "keep"}
+
+
+def _sparsify_section(sparse: Sparsified | None) -> dict[str, Any] | None:
+    if sparse is None:
+        return None
+    storage = sparse.storage.to_json()
+    return {
+        "kind": STORED,
+        "schedule": sparse.schedule,
+        "target_sparsity": sparse.target_sparsity,
+        "sparsity": sparse.sparsity,
+        "fine_tunes": sparse.fine_tunes,
+        "bits": {
+            "dense_float32": storage["total"]["dense_float_bits"],
+            "dense_integer": storage["total"]["dense_int_bits"],
+            "compressed": storage["total"]["huffman_bits"],
+        },
+        "ratio_vs_float32": storage["ratio_vs_float"],
+        "ratio_vs_integer": storage["ratio_vs_int"],
+        "accuracy": {
+            "kind": "simulated (PyTorch, the sparse network)",
+            "dense": sparse.accuracy_dense,
+            "masked": sparse.accuracy_masked,
+            "compressed": sparse.accuracy,
+        },
+        "layers": storage["layers"],
+    }
 
 
 def merge_layers(
-    estimate: Estimate, costs: list[LayerCost] | None, prune: dict[str, Any] | None = None
+    estimate: Estimate, costs: list[LayerCost] | None, prune: PruneSummary | None = None
 ) -> list[dict[str, Any]]:
     """FINN's layers in order; compute layers (MVAU/VVAU) paired with the model's layers in order."""
-    channels = {row["name"]: row for row in (prune or {}).get("layers", [])}
+    channels = {layer.name: layer for layer in prune.layers} if prune else {}
     compute = iter(costs or [])
     rows = []
     for layer in estimate.layers:
@@ -145,7 +177,7 @@ def merge_layers(
                     }
                 )
                 if cost.name in channels:
-                    row["channels_before"] = channels[cost.name]["before"]
-                    row["channels_after"] = channels[cost.name]["after"]
+                    row["channels_before"] = channels[cost.name].before
+                    row["channels_after"] = channels[cost.name].after
         rows.append(row)
     return rows

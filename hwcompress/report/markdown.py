@@ -14,9 +14,14 @@ def _num(value: float | None, digits: int = 0) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 mismatch``, ``3 mismatches``: a number with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     acc, ver, est, board = report["accuracy"], report["verify"], report["estimate"], report["board"]
-    verdict = "bit-exact" if ver["bit_exact"] else f"**{ver['mismatches']} MISMATCHING samples**"
+    verdict = "bit-exact" if ver["bit_exact"] else f"**{count(ver['mismatches'], 'mismatching sample')}**"
     lines = [
         f"# {report['name']}",
         "",
@@ -56,9 +61,25 @@ def render_markdown(report: dict[str, Any]) -> str:
             "",
             "## Pruning",
             "",
-            f"{prune['criterion']} criterion, {prune['allocation']} allocation, rate {prune['rate']:.0%} "
+            f"{_criterion(prune['criterion'])} criterion, {prune['allocation']} allocation, rate {prune['rate']:.0%} "
             f"(achieved {prune['achieved_rate']:.1%}), {prune['schedule']}; test accuracy "
             f"{pct(prune['accuracy_unpruned'])} before pruning, {pct(acc['torch'])} after (*simulated*).",
+        ]
+    sparse = report.get("sparsify")
+    if sparse:
+        bits = sparse["bits"]
+        lines += [
+            "",
+            "## Stored model (Deep Compression; *stored-model size*, not the accelerator)",
+            "",
+            f"Unstructured pruning to {sparse['sparsity']:.1%} zero weights ({sparse['schedule']} schedule, "
+            f"{count(sparse['fine_tunes'], 'fine-tune')}), shared values and Huffman coding: "
+            f"{bits['compressed'] / 8 / 1024:,.1f} KiB stored instead of {bits['dense_float32'] / 8 / 1024:,.1f} KiB "
+            f"as float32 ({sparse['ratio_vs_float32']:.1f}x) or {bits['dense_integer'] / 8 / 1024:,.1f} KiB as "
+            f"dense integers ({sparse['ratio_vs_integer']:.1f}x). Test accuracy of the sparse network "
+            f"{pct(sparse['accuracy']['dense'])} dense, {pct(sparse['accuracy']['masked'])} pruned, "
+            f"{pct(sparse['accuracy']['compressed'])} compressed (*simulated*, PyTorch). The FINN accelerator "
+            "above computes the dense network: zeros do not shrink it.",
         ]
     lines += [
         "",
@@ -87,3 +108,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [f"| {stage} | {seconds:.1f} |" for stage, seconds in report["timings"].items()]
     lines += ["", "Board measurements: none yet (*measured* numbers appear once a board has run the design).", ""]
     return "\n".join(lines)
+
+
+def _criterion(criterion: dict) -> str:
+    """``pcas (epochs 2, lr 0.01, ...)``: a criterion's name and its settings."""
+    settings = ", ".join(f"{k} {v}" for k, v in criterion.items() if k != "name")
+    return f"{criterion['name']} ({settings})" if settings else criterion["name"]

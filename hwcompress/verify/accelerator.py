@@ -6,11 +6,13 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from hwcompress.compile.accelerator import ACCELERATOR_FILE, PARENT_FILE, TAIL_FILE
 from hwcompress.errors import HwcompressError
+from hwcompress.progress import Progress, no_progress
 from hwcompress.verify.compare import compare, predictions
 from hwcompress.verify.dataflow_exec import Accelerator
 
@@ -30,12 +32,20 @@ class Verification:
     accuracy_reference: float | None
     seconds: float
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Verification:
+        return cls(**data)
 
 
 def verify_compiled(
-    directory: Path, inputs: np.ndarray, reference: np.ndarray, labels: np.ndarray | None = None
+    directory: Path,
+    inputs: np.ndarray,
+    reference: np.ndarray,
+    labels: np.ndarray | None = None,
+    progress: Progress = no_progress,
 ) -> Verification:
     """Run the design in ``directory`` on ``inputs``; compare with ``reference`` outputs; score ``labels``.
 
@@ -45,7 +55,7 @@ def verify_compiled(
     began = time.perf_counter()
     accelerator = Accelerator.load(directory / PARENT_FILE, directory / ACCELERATOR_FILE)
     tail = json.loads((directory / TAIL_FILE).read_text())
-    outputs = accelerator.execute(inputs)
+    outputs = accelerator.execute(inputs, progress=progress)
     guard = accelerator.execute_per_sample(inputs[:GUARD_SAMPLES])
     if not np.array_equal(guard, outputs[:GUARD_SAMPLES]):
         raise HwcompressError(

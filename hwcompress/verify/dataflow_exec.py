@@ -22,6 +22,7 @@ import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 
 from hwcompress.compile.finn_compat import generic_layers, import_hw_ops
+from hwcompress.progress import Progress, no_progress
 
 CHUNK = 1000
 SHAPE_ATTRS = ("in_shape", "out_shape", "lhs_shape", "rhs_shape")
@@ -88,9 +89,13 @@ class Accelerator:
         import_hw_ops()
         return cls(ModelWrapper(str(parent_path)), generic_layers(ModelWrapper(str(child_path))))
 
-    def execute(self, inputs: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
-        """Outputs for every row of ``inputs``, ``chunk`` rows at a time."""
-        parts = [self._run_parent(inputs[i : i + chunk].astype(np.float32)) for i in range(0, len(inputs), chunk)]
+    def execute(self, inputs: np.ndarray, chunk: int = CHUNK, progress: Progress = no_progress) -> np.ndarray:
+        """Outputs for every row of ``inputs``, ``chunk`` rows at a time; ``progress`` hears of each chunk."""
+        parts = []
+        for first in range(0, len(inputs), chunk):
+            progress("verify", first, len(inputs), "images")
+            parts.append(self._run_parent(inputs[first : first + chunk].astype(np.float32)))
+        progress("verify", len(inputs), len(inputs), "images")
         return np.concatenate(parts)
 
     def execute_per_sample(self, inputs: np.ndarray) -> np.ndarray:

@@ -21,7 +21,22 @@ def test_finn_builds_the_tiny_mlp_and_its_estimates_are_consistent(tiny_design):
     assert all(mvau.pe >= 1 and mvau.simd >= 1 for mvau in mvaus)
     assert not any("Elementwise" in layer.op_type or "Thresholding" in layer.op_type for layer in est.layers)
     assert compiled.finn_verify == {"finn_onnx_python": True, "initial_python": True, "streamlined_python": True}
+    assert list(compiled.finn_verify) == ["finn_onnx_python", "initial_python", "streamlined_python"], "build order"
     assert compiled.bitfile is False
+
+
+def test_cost_model_agrees_with_finns_op_and_param_counts(tiny_design):
+    from hwcompress.hw.cost import layer_costs, totals
+
+    counts = tiny_design["compiled"].estimate.op_counts
+    costs = layer_costs(tiny_design["model"], (1, 8, 8))
+    assert sum(v for k, v in counts.items() if k.startswith("op_mac_")) == totals(costs)["macs"]
+    assert sum(v for k, v in counts.items() if k.startswith("param_weight_")) == totals(costs)["params"]
+    for cost in costs:
+        assert {
+            f"op_mac_{cost.weight_bits}bx{cost.input_bits}b",
+            f"op_mac_{cost.input_bits}bx{cost.weight_bits}b",
+        } & set(counts)
 
 
 def test_logits_normalization_is_left_to_the_host(tiny_design):
@@ -43,7 +58,7 @@ def test_step_choice_lives_in_one_place_and_says_what_is_missing():
         plan_steps(BitfileMode.ALWAYS, Toolchain())
 
 
-def test_binary_network_with_always_on_and_always_off_neurons_compiles_bit_exactly(tmp_path):
+def test_binary_network_with_always_on_and_always_off_neurons_compiles_bit_exactly(tmp_path, tiny_flow):
     """FINN rejects negative XNOR thresholds; hwcompress clips them without changing any output."""
     import numpy as np
     import torch
@@ -57,7 +72,6 @@ def test_binary_network_with_always_on_and_always_off_neurons_compiles_bit_exact
     from hwcompress.models import build_model
     from hwcompress.train import predict
     from hwcompress.verify.accelerator import verify_compiled
-    from tests.conftest import tiny_flow
 
     flow = parse_flow(tiny_flow(model={"hidden": [16, 16]}, quant={"weight_bits": 1, "act_bits": 1}))
     data = load_splits(flow.data, SearchPath())

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 
-def idx_bytes(array: np.ndarray) -> bytes:
+def _idx_bytes(array: np.ndarray) -> bytes:
     header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     return header + array.astype(np.uint8).tobytes()
 
 
-def write_idx_set(directory: Path, n_train: int = 20, n_test: int = 10, gz: bool = True, seed: int = 0) -> dict:
+def _write_idx_set(directory: Path, n_train: int = 20, n_test: int = 10, gz: bool = True, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     arrays = {
         "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28)),
@@ -26,7 +26,7 @@ def write_idx_set(directory: Path, n_train: int = 20, n_test: int = 10, gz: bool
     }
     directory.mkdir(parents=True, exist_ok=True)
     for stem, array in arrays.items():
-        data = idx_bytes(array)
+        data = _idx_bytes(array)
         if gz:
             (directory / f"{stem}.gz").write_bytes(gzip.compress(data))
         else:
@@ -34,7 +34,7 @@ def write_idx_set(directory: Path, n_train: int = 20, n_test: int = 10, gz: bool
     return arrays
 
 
-def write_cifar(directory: Path, per_batch: int = 4) -> np.ndarray:
+def _write_cifar(directory: Path, per_batch: int = 4) -> np.ndarray:
     rng = np.random.default_rng(1)
     batches = directory / "cifar-10-batches-py"
     batches.mkdir(parents=True)
@@ -51,7 +51,25 @@ def write_cifar(directory: Path, per_batch: int = 4) -> np.ndarray:
     return first
 
 
+@pytest.fixture(scope="session")
+def idx_bytes():
+    """``idx_bytes(array)``: the bytes of an unsigned-byte IDX file holding ``array``."""
+    return _idx_bytes
+
+
+@pytest.fixture(scope="session")
+def write_idx_set():
+    """``write_idx_set(directory, n_train, n_test, gz, seed)``: the four MNIST files; returns their arrays."""
+    return _write_idx_set
+
+
+@pytest.fixture(scope="session")
+def write_cifar():
+    """``write_cifar(directory)``: a small cifar-10-batches-py; returns the first batch's images."""
+    return _write_cifar
+
+
 @pytest.fixture
 def idx_dir(tmp_path: Path) -> Path:
-    write_idx_set(tmp_path / "mnist")
+    _write_idx_set(tmp_path / "mnist")
     return tmp_path / "mnist"

@@ -9,13 +9,12 @@ from hwcompress.config import DataConfig
 from hwcompress.data import SearchPath, load_dataset, load_splits
 from hwcompress.data.idx import read_idx
 from hwcompress.errors import DatasetError
-from tests.data.conftest import idx_bytes, write_cifar, write_idx_set
 
 NOWHERE = SearchPath(cache=Path("/nonexistent/cache"), system=Path("/nonexistent/system"))
 
 
 @pytest.mark.parametrize("gz", [True, False], ids=["gz", "raw"])
-def test_idx_files_load_gzipped_or_raw_as_uint8_nchw(tmp_path, gz):
+def test_idx_files_load_gzipped_or_raw_as_uint8_nchw(tmp_path, gz, write_idx_set):
     arrays = write_idx_set(tmp_path / "mnist", gz=gz)
     data = load_dataset(DataConfig(name="mnist", path=tmp_path / "mnist", download=False), NOWHERE)
     assert data.train_x.dtype == np.uint8 and data.train_x.shape == (20, 1, 28, 28)
@@ -44,13 +43,13 @@ def test_corrupt_gzip_is_a_clear_error(tmp_path):
         read_idx(path, 3)
 
 
-def test_image_and_label_counts_must_agree(idx_dir):
+def test_image_and_label_counts_must_agree(idx_dir, idx_bytes):
     (idx_dir / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(7))))
     with pytest.raises(DatasetError, match="20 train images but 7 labels"):
         load_dataset(DataConfig(name="mnist", path=idx_dir, download=False), NOWHERE)
 
 
-def test_discovery_order_explicit_then_data_root_then_cache_then_system(tmp_path):
+def test_discovery_order_explicit_then_data_root_then_cache_then_system(tmp_path, write_idx_set):
     labels = {
         place: write_idx_set(tmp_path / place / "fashion-mnist", seed=seed)["train-labels-idx1-ubyte"]
         for seed, place in enumerate(("explicit", "root", "cache", "sys"))
@@ -80,7 +79,7 @@ def test_missing_dataset_says_which_files_go_where(tmp_path):
     assert "\n" not in message
 
 
-def test_cifar10_batches_load_as_uint8_rgb(tmp_path):
+def test_cifar10_batches_load_as_uint8_rgb(tmp_path, write_cifar):
     first = write_cifar(tmp_path / "cifar")
     data = load_dataset(DataConfig(name="cifar10", path=tmp_path / "cifar", download=False), NOWHERE)
     assert data.train_x.shape == (20, 3, 32, 32) and data.test_x.shape == (4, 3, 32, 32)
@@ -88,7 +87,7 @@ def test_cifar10_batches_load_as_uint8_rgb(tmp_path):
     assert data.classes[0] == "airplane"
 
 
-def test_cifar10_batch_that_tries_to_run_code_is_refused(tmp_path):
+def test_cifar10_batch_that_tries_to_run_code_is_refused(tmp_path, write_cifar):
     write_cifar(tmp_path / "cifar")
 
     class Evil:

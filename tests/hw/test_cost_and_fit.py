@@ -1,15 +1,28 @@
-import dataclasses
+"""The cost model and the board-fit check are pure functions: no training, no FINN build."""
 
 import pytest
+import torch
 
 from hwcompress.boards import get_board
-from hwcompress.config import Utilization
+from hwcompress.config import ModelConfig, QuantConfig, Utilization
 from hwcompress.hw.cost import layer_costs, totals
-from hwcompress.hw.fit import BoardFitError, check_fit
+from hwcompress.hw.estimate import Estimate
+from hwcompress.hw.fit import BoardFitError, check_fit, usage
+from hwcompress.models import build_model
 
 
-def test_cost_model_counts_a_known_mlp(tiny_design):
-    costs = layer_costs(tiny_design["model"], (1, 8, 8))
+def estimate(**resources) -> Estimate:
+    values = {"lut": 1000.0, "bram18": 4.0, "uram": 0.0, "dsp": 0.0, **resources}
+    return Estimate(
+        layers=(), fps=1e5, latency_us=10.0, max_cycles=1000, bottleneck="MVAU_hls_0", clock_mhz=100.0, op_counts={},
+        **values,
+    )  # fmt: skip
+
+
+def test_cost_model_counts_a_known_mlp():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch="mlp", hidden=(32,)), QuantConfig(weight_bits=2, act_bits=2), (1, 8, 8), 10)
+    costs = layer_costs(model, (1, 8, 8))
     assert [(c.name, c.params, c.weight_bits, c.input_bits) for c in costs] == [
         ("fc0", 64 * 32, 2, 8),
         ("out", 32 * 10, 2, 2),
@@ -18,27 +31,21 @@ def test_cost_model_counts_a_known_mlp(tiny_design):
     assert totals(costs)["weight_memory_bits"] == (64 * 32 + 32 * 10) * 2
 
 
-def test_cost_model_agrees_with_finns_op_and_param_counts(tiny_design):
-    counts = tiny_design["compiled"].estimate.op_counts
-    costs = layer_costs(tiny_design["model"], (1, 8, 8))
-    finn_macs = sum(v for k, v in counts.items() if k.startswith("op_mac_"))
-    finn_weights = sum(v for k, v in counts.items() if k.startswith("param_weight_"))
-    assert finn_macs == totals(costs)["macs"]
-    assert finn_weights == totals(costs)["params"]
-    for cost in costs:
-        assert (
-            f"op_mac_{cost.weight_bits}bx{cost.input_bits}b" in counts
-            or f"op_mac_{cost.input_bits}bx{cost.weight_bits}b" in counts
-        )
-
-
-def test_fit_error_gives_the_numbers(tiny_design):
-    estimate = dataclasses.replace(tiny_design["compiled"].estimate, lut=61_200.0)
+def test_fit_error_gives_the_numbers_and_where_they_come_from():
     with pytest.raises(BoardFitError) as err:
-        check_fit(estimate, get_board("pynq-z2"), Utilization(lut=0.85))
+        check_fit(estimate(lut=61_200.0), get_board("pynq-z2"), Utilization(lut=0.85))
     assert str(err.value) == (
         "design does not fit pynq-z2: needs 61,200 LUT of 45,220 allowed (85% of 53,200) (FINN estimate); "
         "lower target.fps, use fewer bits, or prune"
     )
-    rows = check_fit(tiny_design["compiled"].estimate, get_board("pynq-z2"), Utilization())
-    assert all(row.fits for row in rows) and {row.resource for row in rows} == {"lut", "bram18", "uram", "dsp"}
+    with pytest.raises(BoardFitError, match=r"needs 300 BRAM18 of 280 allowed .* \(before training\);"):
+        check_fit(estimate(bram18=300.0), get_board("pynq-z2"), Utilization(), "before training")
+
+
+def test_usage_rows_fit_exactly_at_the_ceiling():
+    board = get_board("pynq-z2")
+    rows = {row.resource: row for row in check_fit(estimate(lut=45_220.0), board, Utilization(lut=0.85))}
+    assert set(rows) == {"lut", "bram18", "uram", "dsp"} and rows["lut"].fits
+    assert rows["lut"].share == pytest.approx(0.85)
+    over = {row.resource: row for row in usage(estimate(lut=45_221.0), board, Utilization(lut=0.85))}
+    assert not over["lut"].fits

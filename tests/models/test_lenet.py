@@ -5,7 +5,6 @@ from brevitas.nn import QuantConv2d, QuantLinear
 from hwcompress.config import ModelConfig, QuantConfig, parse_flow
 from hwcompress.errors import ConfigError
 from hwcompress.models import build_model, describe_layers
-from tests.conftest import tiny_flow
 
 
 def test_lenet5_is_the_deep_compression_variant():
@@ -29,7 +28,7 @@ def test_lenet5_adapts_to_rgb_and_refuses_tiny_images():
         build_model(ModelConfig(arch="lenet5"), QuantConfig(), (1, 8, 8), 10)
 
 
-def test_lenet_300_100_preset_and_fixed_layers():
+def test_lenet_300_100_preset_and_fixed_layers(tiny_flow):
     assert ModelConfig(arch="lenet-300-100").layer_names == ["fc0", "fc1", "out"]
     with pytest.raises(ConfigError, match="arch 'lenet5' fixes its layers"):
         parse_flow(tiny_flow(model={"arch": "lenet5", "hidden": [4]}))

@@ -5,11 +5,21 @@ import numpy as np
 import pytest
 import torch
 
-from hwcompress.config import ModelConfig, QuantConfig
+from hwcompress.config import (
+    BNCriterion,
+    L1Criterion,
+    ModelConfig,
+    Normalization,
+    PCASCriterion,
+    QuantConfig,
+    RandomCriterion,
+    TaylorCriterion,
+)
 from hwcompress.models import build_model
 from hwcompress.prune.allocate import Allocation, channels_to_keep, kept_counts
-from hwcompress.prune.criteria import BNScale, L1Norm, Random, Taylor, TrainingData
+from hwcompress.prune.criteria import BNScale, L1Norm, Random, Taylor
 from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.importance import TrainingData
 
 
 def test_global_allocation_removes_the_lowest_scores_anywhere():
@@ -52,6 +62,49 @@ def test_l1_ranks_a_zero_filter_last(mlp):
     assert scores["fc1"].argmin() == 5 and scores["fc1"].mean() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize(
+    ("normalization", "check"),
+    [
+        (Normalization.MEAN, lambda s: s.mean()),
+        (Normalization.MAX, lambda s: s.max()),
+        (Normalization.SUM, lambda s: s.sum()),
+        (Normalization.L2, lambda s: s.norm()),
+    ],
+)
+def test_normalization_is_a_knob_of_the_criterion(mlp, normalization, check):
+    net, groups = mlp
+    raw = L1Norm(L1Criterion(normalization=Normalization.NONE))(net, groups)
+    scaled = L1Norm(L1Criterion(normalization=normalization))(net, groups)
+    for name in raw:
+        assert float(check(scaled[name])) == pytest.approx(1.0)
+        assert torch.equal(raw[name].argsort(), scaled[name].argsort()), "a layer's order does not change"
+    rms = L1Norm(L1Criterion(p=2, normalization=Normalization.NONE))(net, groups)
+    weight = net.body.fc0.weight.detach()
+    assert torch.allclose(rms["fc0"], weight.pow(2).mean(1).sqrt())
+    assert torch.allclose(raw["fc0"], weight.abs().mean(1))
+
+
+def test_every_criterion_config_has_exactly_one_handler_and_flows_configure_it(tiny_flow):
+    import typing
+
+    from hwcompress.config import CriterionConfig, parse_flow
+    from hwcompress.prune import scoring  # noqa: F401  (registers the handlers)
+    from hwcompress.prune.importance import handler_for, registered
+    from hwcompress.prune.pcas import PCAS
+
+    def members(annotation):
+        args = typing.get_args(annotation)
+        return [m for a in args for m in members(a)] if args else [annotation]
+
+    configs = {m for m in members(CriterionConfig) if isinstance(m, type) and m.__name__.endswith("Criterion")}
+    assert registered() == configs - {c for c in configs if c.__name__ == "NoCriterion"}
+    flow = parse_flow(tiny_flow(prune={"criterion": {"name": "pcas", "epochs": 5, "spread": 0.1}, "rate": 0.5}))
+    handler = handler_for(flow.prune.criterion)
+    assert isinstance(handler, PCAS) and handler.config.epochs == 5 and handler.config.spread == 0.1
+    assert parse_flow(tiny_flow(prune={"criterion": "taylor"})).prune.criterion == TaylorCriterion()
+    assert isinstance(handler_for(BNCriterion()), BNScale)
+
+
 def test_bn_scale_ranks_a_zero_gamma_last(mlp):
     net, groups = mlp
     with torch.no_grad():
@@ -68,7 +121,7 @@ def test_taylor_ranks_a_silenced_channel_last(mlp):
         net.train()(torch.from_numpy(data.images))  # batch-norm statistics, so activations are not saturated
         net.body.bn0.weight[4] = 0.0  # the channel's activation is 0 for every input: no first-order signal
         net.body.bn0.bias[4] = 0.0
-    scores = Taylor(batches=4, batch_size=64)(net, groups, data)
+    scores = Taylor(TaylorCriterion(batches=4, batch_size=64))(net, groups, data)
     assert scores["fc0"].argmin() == 4 and scores["fc0"][4] == 0 and scores["fc0"].max() > 0
     assert float(scores["fc0"].norm()) == pytest.approx(1.0)
     assert all(p.grad is None for p in net.parameters()), "no gradients are left behind"
@@ -76,17 +129,16 @@ def test_taylor_ranks_a_silenced_channel_last(mlp):
 
 def test_random_is_reproducible(mlp):
     net, groups = mlp
-    first, again = Random(seed=3)(net, groups), Random(seed=3)(net, groups)
+    first, again = Random(RandomCriterion(seed=3))(net, groups), Random(RandomCriterion(seed=3))(net, groups)
     assert all(torch.equal(first[k], again[k]) for k in first)
-    assert not torch.equal(first["fc0"], Random(seed=4)(net, groups)["fc0"])
+    assert not torch.equal(first["fc0"], Random(RandomCriterion(seed=4))(net, groups)["fc0"])
 
 
-def test_pcas_gates_off_a_harmful_channel_and_returns_the_network_unchanged():
+def test_pcas_gates_off_a_harmful_channel_and_returns_the_network_unchanged(tiny_flow):
     from hwcompress.config import parse_flow
     from hwcompress.data import SearchPath, load_splits
     from hwcompress.prune.pcas import PCAS
     from hwcompress.train import accuracy, fit
-    from tests.conftest import tiny_flow
 
     flow = parse_flow(tiny_flow(model={"hidden": [16]}, train={"epochs": 4}))
     data = load_splits(flow.data, SearchPath())
@@ -101,13 +153,17 @@ def test_pcas_gates_off_a_harmful_channel_and_returns_the_network_unchanged():
     harmed = accuracy(net, data.val_x, data.val_y)
     before = {k: v.clone() for k, v in net.state_dict().items()}
     groups = sequential_groups(net)
-    scores = PCAS(epochs=3, batch_size=64)(net, groups, TrainingData(data.train_x, data.train_y))
+    scores = PCAS(PCASCriterion(epochs=3, batch_size=64))(net, groups, TrainingData(data.train_x, data.train_y))
     assert 3 in scores["fc0"].argsort()[:2] and scores["fc0"][3] < 0.3, "gated off (the layer's mean is 1)"
     assert scores["fc0"].mean() == pytest.approx(1.0)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items()), "the network is unchanged"
     assert accuracy(net, data.val_x, data.val_y) == harmed, "no attention module is left behind"
-    free = PCAS(epochs=3, batch_size=64, spread=0.0)(net, groups, TrainingData(data.train_x, data.train_y))
-    tied = PCAS(epochs=3, batch_size=64, spread=1.0)(net, groups, TrainingData(data.train_x, data.train_y))
+    free = PCAS(PCASCriterion(epochs=3, batch_size=64, spread=0.0))(
+        net, groups, TrainingData(data.train_x, data.train_y)
+    )
+    tied = PCAS(PCASCriterion(epochs=3, batch_size=64, spread=1.0))(
+        net, groups, TrainingData(data.train_x, data.train_y)
+    )
     assert (tied["fc0"] - 1).abs().max() < (free["fc0"] - 1).abs().max(), "the spread penalty holds gates near 1"
     assert tied["fc0"].argmin() == 3, "and still finds the harmful channel"
 

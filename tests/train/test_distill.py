@@ -10,7 +10,6 @@ from hwcompress.data import SearchPath, load_splits
 from hwcompress.models import build_model
 from hwcompress.train import fit, predict
 from hwcompress.train.distill import Distillation, distillation_loss
-from tests.conftest import tiny_flow
 
 
 def test_loss_is_cross_entropy_at_alpha_one_and_zero_for_a_perfect_copy():
@@ -23,7 +22,7 @@ def test_loss_is_cross_entropy_at_alpha_one_and_zero_for_a_perfect_copy():
     assert float(far) > 0.1
 
 
-def test_distillation_pulls_a_student_towards_its_teacher():
+def test_distillation_pulls_a_student_towards_its_teacher(tiny_flow):
     flow = parse_flow(tiny_flow(model={"hidden": [32]}, train={"epochs": 3}))
     data = load_splits(flow.data, SearchPath())
     torch.manual_seed(0)

@@ -10,10 +10,9 @@ from hwcompress.data import SearchPath, load_splits
 from hwcompress.models import build_model
 from hwcompress.train import accuracy, fit
 from hwcompress.train.checkpoint import load_checkpoint
-from tests.conftest import HWCOMPRESS, tiny_flow
 
 
-def test_qat_learns_digits_well_above_chance(tmp_path):
+def test_qat_learns_digits_well_above_chance(tmp_path, tiny_flow):
     flow = parse_flow(tiny_flow(train={"epochs": 5}))
     data = load_splits(flow.data, SearchPath())
     torch.manual_seed(0)
@@ -24,7 +23,7 @@ def test_qat_learns_digits_well_above_chance(tmp_path):
     assert load_checkpoint(tmp_path / "ckpt.pt").epoch == 5
 
 
-def test_checkpoint_of_another_config_is_not_resumed(tmp_path):
+def test_checkpoint_of_another_config_is_not_resumed(tmp_path, tiny_flow):
     flow = parse_flow(tiny_flow(train={"epochs": 1}))
     data = load_splits(flow.data, SearchPath())
     model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
@@ -38,13 +37,15 @@ def _state(path):
     return torch.load(path, weights_only=True)
 
 
-def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path, write_flow, cli_env):
+def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(
+    tmp_path, write_flow, cli_env, tiny_flow, hwcompress_exe
+):
     epochs = 40
     flow = tiny_flow(train={"epochs": epochs})
     flow_path = write_flow(flow)
 
     def train(runs: str, wait: bool = True):
-        args = [str(HWCOMPRESS), "train", str(flow_path), "--runs-dir", str(tmp_path / runs)]
+        args = [str(hwcompress_exe), "train", str(flow_path), "--runs-dir", str(tmp_path / runs)]
         proc = subprocess.Popen(args, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if wait:
             out, _ = proc.communicate(timeout=300)
@@ -55,7 +56,7 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path
     train("straight")
 
     proc = train("killed", wait=False)
-    checkpoint = tmp_path / "killed" / "tiny" / "01-train" / "checkpoint.pt"
+    checkpoint = tmp_path / "killed" / ".incomplete" / "tiny" / "01-train" / "checkpoint.pt"
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.005)
@@ -64,21 +65,22 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(tmp_path
     stopped_at = load_checkpoint(checkpoint).epoch
     assert 1 <= stopped_at < epochs, "the run must have been killed part-way"
     assert not (checkpoint.parent / "manifest.json").exists()
+    assert not (tmp_path / "killed" / "tiny" / "01-train").exists(), "an unfinished stage is not in the run directory"
 
     out = train("killed")
     assert f"resuming after epoch {stopped_at}" in out
     straight = _state(tmp_path / "straight" / "tiny" / "01-train" / "model.pt")
-    resumed = _state(checkpoint.parent / "model.pt")
+    resumed = _state(tmp_path / "killed" / "tiny" / "01-train" / "model.pt")
     assert straight.keys() == resumed.keys()
     for name in straight:
         assert torch.equal(straight[name], resumed[name]), name
 
 
-def test_ctrl_c_stops_with_one_line_and_keeps_the_checkpoint(tmp_path, write_flow, cli_env):
+def test_ctrl_c_stops_with_one_line_and_keeps_the_checkpoint(tmp_path, write_flow, cli_env, tiny_flow, hwcompress_exe):
     flow_path = write_flow(tiny_flow(train={"epochs": 200}))
-    args = [str(HWCOMPRESS), "train", str(flow_path), "--runs-dir", str(tmp_path / "runs")]
+    args = [str(hwcompress_exe), "train", str(flow_path), "--runs-dir", str(tmp_path / "runs")]
     proc = subprocess.Popen(args, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    checkpoint = tmp_path / "runs" / "tiny" / "01-train" / "checkpoint.pt"
+    checkpoint = tmp_path / "runs" / ".incomplete" / "tiny" / "01-train" / "checkpoint.pt"
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hwcompress.flow import StageResult
-from hwcompress.report.markdown import pct
+from hwcompress.report.markdown import count, pct
+
+if TYPE_CHECKING:
+    from hwcompress.stages import StageResult
 
 
-def summary_lines(name: str, results: list[StageResult], run_dir: Path) -> list[str]:
-    """Key numbers from report.json when the report stage ran; otherwise each stage's headline numbers."""
+def summary_lines(name: str, results: list[StageResult], run_dir: Path, report: dict[str, Any] | None) -> list[str]:
+    """Key numbers from ``report`` (report.json) when the report stage ran; else each stage's headline numbers."""
     stages = " · ".join(f"{r.name} {r.seconds:.1f} s{'' if r.ran else ' (skipped)'}" for r in results)
-    report_path = run_dir / "report.json"
-    if not any(r.name == "report" for r in results) or not report_path.exists():
+    if report is None:
         lines = [f"{name}: {stages}"]
         for result in results:
             numbers = "  ".join(f"{k} {_fmt(v)}" for k, v in result.summary.items())
             lines.append(f"  {result.name:<8} {numbers}")
         lines.append(f"  outputs  {run_dir}")
         return lines
-    report: dict[str, Any] = json.loads(report_path.read_text())
     lines = report_lines(name, report, reference="torch")
     return [*lines, f"  stages        {stages}", f"  report        {run_dir / 'report.md'}"]
 
@@ -29,7 +28,11 @@ def summary_lines(name: str, results: list[StageResult], run_dir: Path) -> list[
 def report_lines(name: str, report: dict[str, Any], reference: str = "reference") -> list[str]:
     """The key numbers of a report, each with its kind."""
     acc, ver, est, use, board = (report[k] for k in ("accuracy", "verify", "estimate", "utilization", "board"))
-    verdict = "bit-exact, 0 mismatches" if ver["bit_exact"] else f"{ver['mismatches']} MISMATCHES"
+    verdict = (
+        "bit-exact, 0 mismatches"
+        if ver["bit_exact"]
+        else f"NOT bit-exact, {count(ver['mismatches'], 'mismatch', 'mismatches')}"
+    )
     over = [r.upper() for r in ("lut", "ff", "bram18", "uram", "dsp") if r in use and not use[r]["fits"]]
     fit = f"   DOES NOT FIT {board['name']} ({', '.join(over)} over the ceiling)" if over else ""
     return [

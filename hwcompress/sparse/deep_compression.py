@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
-from hwcompress.prune.magnitude import WeightHooks, weight_layers
+from hwcompress.sparse.magnitude import WeightHooks, weight_layers
 
 FLOAT_BITS = 32
 
@@ -133,6 +134,20 @@ class Storage:
     @property
     def ratio_vs_int(self) -> float:
         return self.total("dense_int_bits") / self.total("huffman_bits")
+
+    def to_json(self) -> dict[str, Any]:
+        totals = ("dense_float_bits", "dense_int_bits", "sparse_bits", "huffman_bits")
+        return {
+            "layers": [asdict(layer) for layer in self.layers],
+            "other_bits": self.other_bits,
+            "total": {name: self.total(name) for name in totals},
+            "ratio_vs_float": self.ratio_vs_float,
+            "ratio_vs_int": self.ratio_vs_int,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Storage:
+        return cls([LayerStorage(**row) for row in data["layers"]], data["other_bits"])
 
 
 def storage(model: nn.Module, shared: SharedWeights, index_bits: int) -> Storage:

@@ -6,14 +6,13 @@ import torch
 from hwcompress.config import parse_flow
 from hwcompress.data import SearchPath, load_splits
 from hwcompress.models import build_model
-from hwcompress.prune.deep_compression import SharedWeights, huffman_bits, kmeans_1d, sparse_entries, storage
-from hwcompress.prune.magnitude import WeightMasks, dynamic_threshold, fixed_schedule
+from hwcompress.sparse.deep_compression import SharedWeights, huffman_bits, kmeans_1d, sparse_entries, storage
+from hwcompress.sparse.magnitude import WeightMasks, dynamic_threshold, fixed_schedule
 from hwcompress.train.loop import accuracy, fit
-from tests.conftest import tiny_flow
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, tiny_flow):
     """A trained 4-bit MLP on digits (64-64-10), its flow and its data."""
     flow = parse_flow(tiny_flow(model={"hidden": [64]}, quant={"weight_bits": 4, "act_bits": 4}, train={"epochs": 6}))
     data = load_splits(flow.data, SearchPath())

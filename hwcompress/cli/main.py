@@ -33,8 +33,7 @@ RUNS_DIR = click.option(
 def _environment():
     """Dataset search path and tools from this process's environment."""
     from hwcompress.data import SearchPath
-    from hwcompress.flow import Environment
-    from hwcompress.tools import Toolchain
+    from hwcompress.tools import Environment, Toolchain
 
     search = SearchPath.default(
         data_root=os.environ.get("HWCOMPRESS_DATA"),
@@ -43,45 +42,39 @@ def _environment():
     return Environment(search=search, tools=Toolchain.detect(os.environ))
 
 
-def _load(flow_path: Path, runs_dir: Path | None):
-    from hwcompress.boards import get_board
-    from hwcompress.config import OutputsConfig, load_flow
-    from hwcompress.errors import ConfigError
-    from hwcompress.models import layer_plan
+def _run(flow_path: Path, runs_dir: Path | None, until: str | None = None, only=None, force=()) -> None:
+    from hwcompress import api
+    from hwcompress.cli.console import ConsoleProgress, ConsoleReporter
 
-    flow = load_flow(flow_path)
-    try:  # fail now, not after training
-        get_board(flow.board)
-        layer_plan(flow.model, flow.quant)
-    except ConfigError as err:
-        raise ConfigError(f"{flow_path}: {err}") from None
-    if runs_dir is not None:
-        flow = flow.model_copy(update={"outputs": OutputsConfig(dir=runs_dir)})
-    return flow
-
-
-def _run(flow_path: Path, until: str | None, force: tuple[str, ...], runs_dir: Path | None) -> None:
-    from hwcompress.flow import run_dir_of, run_stages
-    from hwcompress.pipeline import stages_until
-    from hwcompress.summary import summary_lines
-    from hwcompress.ui import ConsoleReporter
-
-    flow = _load(flow_path, runs_dir)
-    stages = stages_until(until)
-    run_dir = run_dir_of(flow)
-    console.print(f"[bold]{flow.name}[/bold]: {' → '.join(s.name for s in stages)}  (run dir {run_dir})")
-    results = run_stages(
-        flow, stages, _environment(), force=force, reporter=ConsoleReporter(console), log=console.print
-    )
-    console.print()
-    for line in summary_lines(flow.name, results, run_dir):
-        console.print(line, markup=False)
-    mismatches = next((r.summary.get("verify.mismatches") for r in results if r.name == "verify"), 0)
-    if mismatches:
-        raise HwcompressError(
-            f"verification failed: the accelerator's outputs differ from the model's on {mismatches} test images; "
-            f"see {run_dir / 'report.md'}"
+    flow = api.load(flow_path, runs_dir)
+    progress = ConsoleProgress(console)
+    try:
+        outcome = api.run(
+            flow,
+            until=until,
+            only=only,
+            force=force,
+            environment=_environment(),
+            reporter=ConsoleReporter(console),
+            progress=progress,
+            log=console.print,
         )
+        failure = None
+    except api.VerificationError as err:
+        outcome, failure = err.run, err
+    finally:
+        progress.close()
+    _print_summary(outcome)
+    if failure:
+        raise failure
+
+
+def _print_summary(outcome) -> None:
+    from hwcompress.cli.summary import summary_lines
+
+    console.print()
+    for line in summary_lines(outcome.flow.name, outcome.stages, outcome.run_dir, outcome.report):
+        console.print(line, markup=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,14 +88,17 @@ def cli(debug: bool) -> None:
 @cli.command()
 @FLOW
 @click.option("--force", multiple=True, metavar="STAGE", help="Rerun STAGE even if it is up to date (repeatable).")
-@click.option("--until", metavar="STAGE", help="Stop after STAGE (train, prune, export, compile, verify, report).")
+@click.option(
+    "--until", metavar="STAGE", help="Stop after STAGE (preflight, train, prune, sparsify, export, compile, verify)."
+)
 @RUNS_DIR
 def run(flow: Path, force: tuple[str, ...], until: str | None, runs_dir: Path | None) -> None:
     """Run the stages of FLOW in order, skipping those whose inputs did not change.
 
-    Stages: train -> prune -> export (QONNX) -> compile (FINN) -> verify (bit-exact, whole test set) -> report.
+    Stages: preflight (FINN estimate before training) -> train -> prune -> sparsify (when enabled) -> export
+    (QONNX) -> compile (FINN) -> verify (bit-exact, whole test set) -> report.
     """
-    _run(flow, until, force, runs_dir)
+    _run(flow, runs_dir, until=until, force=force)
 
 
 @cli.command()
@@ -111,7 +107,7 @@ def run(flow: Path, force: tuple[str, ...], until: str | None, runs_dir: Path | 
 @RUNS_DIR
 def train(flow: Path, force: bool, runs_dir: Path | None) -> None:
     """Quantization-aware training of FLOW's model (resumes an interrupted run)."""
-    _run(flow, "train", ("train",) if force else (), runs_dir)
+    _run(flow, runs_dir, only=("train",), force=("train",) if force else ())
 
 
 @cli.command()
@@ -120,7 +116,19 @@ def train(flow: Path, force: bool, runs_dir: Path | None) -> None:
 @RUNS_DIR
 def prune(flow: Path, force: bool, runs_dir: Path | None) -> None:
     """Train (if needed) and prune FLOW's model as its prune: section says, with fine-tuning."""
-    _run(flow, "prune", ("prune",) if force else (), runs_dir)
+    _run(flow, runs_dir, only=("train", "prune"), force=("prune",) if force else ())
+
+
+@cli.command()
+@FLOW
+@click.option("--force", is_flag=True, help="Sparsify again even if an up-to-date result exists.")
+@RUNS_DIR
+def sparsify(flow: Path, force: bool, runs_dir: Path | None) -> None:
+    """Train and prune (if needed), then sparsify FLOW's network as its sparsify: section says.
+
+    Unstructured pruning and Deep Compression: the stored model's size, not the accelerator's.
+    """
+    _run(flow, runs_dir, only=("train", "prune", "sparsify"), force=("sparsify",) if force else ())
 
 
 @cli.command("compile")
@@ -147,69 +155,31 @@ def prune(flow: Path, force: bool, runs_dir: Path | None) -> None:
 @click.option("--samples", type=int, help="Verify on the first N samples only.")
 @click.option("--input-datatype", help="FINN datatype of the model input, e.g. UINT8 for raw pixels.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
-def compile_command(
-    model: Path,
-    board: str,
-    target_fps: float,
-    clock_mhz: float | None,
-    dataset: str | None,
-    data_path: Path | None,
-    input_scale: float,
-    inputs: Path | None,
-    expected: Path | None,
-    labels: Path | None,
-    samples: int | None,
-    input_datatype: str | None,
-    out: Path | None,
-) -> None:
+def compile_command(model: Path, out: Path | None, **options) -> None:
     """Compile your own QONNX MODEL for a board, verify it bit-exactly, and write a report."""
-    import numpy as np
+    from hwcompress import api
+    from hwcompress.cli.console import ConsoleProgress
 
-    from hwcompress.api import compile_model
-    from hwcompress.summary import report_lines
-
-    if (dataset is None) == (inputs is None):
-        raise HwcompressError("give either --dataset NAME or --inputs FILE.npy to verify the design on")
-    if dataset is not None:
-        from hwcompress.config import DataConfig
-        from hwcompress.data import load_dataset
-
-        data = load_dataset(DataConfig(name=dataset, path=data_path), _environment().search)
-        x, y = data.test_x.astype(np.float32) * np.float32(input_scale), data.test_y
-        ref = None
-    else:
-        x = _load_npy(inputs)
-        y = _load_npy(labels) if labels else None
-        ref = _load_npy(expected) if expected else None
-    if samples:
-        x, y, ref = x[:samples], None if y is None else y[:samples], None if ref is None else ref[:samples]
     directory = out or Path("runs") / f"compile-{model.stem}"
-    report = compile_model(
-        model,
-        board=board,
-        target_fps=target_fps,
-        clock_mhz=clock_mhz,
-        inputs=x,
-        expected=ref,
-        labels=y,
-        input_datatype=input_datatype,
-        out_dir=directory,
-        environment=_environment(),
-    )
-    for line in report_lines(model.stem, report):
+    progress = ConsoleProgress(console)
+    try:
+        report = api.compile_model(model, out_dir=directory, environment=_environment(), progress=progress, **options)
+        failure = None
+    except api.VerificationError as err:
+        report, failure = err.report, err
+    finally:
+        progress.close()
+    _print_report(model.stem, report, directory)
+    if failure:
+        raise failure
+
+
+def _print_report(name: str, report: dict, directory: Path) -> None:
+    from hwcompress.cli.summary import report_lines
+
+    for line in report_lines(name, report):
         console.print(line, markup=False)
     console.print(f"  report        {directory / 'report.md'}", markup=False)
-    if report["verify"]["mismatches"]:
-        raise HwcompressError(f"verification failed: {report['verify']['mismatches']} mismatching samples")
-
-
-def _load_npy(path: Path):
-    import numpy as np
-
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise HwcompressError(f"{path}: not a readable .npy file ({err})") from None
 
 
 @cli.command()
@@ -240,7 +210,7 @@ def boards() -> None:
 @cli.command()
 def doctor() -> None:
     """Show library versions, the Xilinx tools found, and what this machine can do."""
-    from hwcompress.doctor import capabilities, finn_builder_works, package_versions, render
+    from hwcompress.cli.doctor import capabilities, finn_builder_works, package_versions, render
     from hwcompress.tools import Toolchain
 
     tools = Toolchain.detect(os.environ)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from hwcompress.prune.groups import COMPUTE
+from hwcompress.models.quant import COMPUTE_LAYERS
 
 #: ``fine_tune(model)`` trains the masked model in place (one unit of the budget, e.g. one epoch).
 FineTune = Callable[[nn.Module], None]
@@ -28,7 +28,7 @@ Evaluate = Callable[[nn.Module], float]
 
 def weight_layers(model: nn.Module) -> dict[str, nn.Module]:
     """The model's linear and conv layers by module name: what unstructured pruning and sharing act on."""
-    return {name: module for name, module in model.named_modules() if isinstance(module, COMPUTE)}
+    return {name: module for name, module in model.named_modules() if isinstance(module, COMPUTE_LAYERS)}
 
 
 class WeightHooks:

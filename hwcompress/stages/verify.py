@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from hwcompress.data import load_splits
 from hwcompress.fileio import write_json
-from hwcompress.flow import StageContext, StageOutput
-from hwcompress.prune.stage import load_final_model
+from hwcompress.stages.artifacts import DESIGN, VERIFICATION
+from hwcompress.stages.context import StageContext, StageOutput
+from hwcompress.stages.networks import final_network, flow_data
 from hwcompress.train.loop import predict
 from hwcompress.verify.accelerator import verify_compiled
 
-RESULT_FILE = "verify.json"
-
 
 def verify_stage(ctx: StageContext) -> StageOutput:
-    data = load_splits(ctx.flow.data, ctx.env.search)
+    data = flow_data(ctx)
     count = ctx.flow.verify.samples or len(data.test_x)
     images, labels = data.test_x[:count], data.test_y[:count]
-    model = load_final_model(ctx)
-    reference = predict(model, images).numpy()
-    result = verify_compiled(ctx.stage_dir_of("compile"), images, reference, labels)
-    write_json(ctx.stage_dir / RESULT_FILE, result.to_json())
+    reference = predict(final_network(ctx), images).numpy()
+    design = ctx.read(DESIGN)
+    result = verify_compiled(design.directory, images, reference, labels, ctx.progress)
+    write_json(ctx.output(VERIFICATION), result.to_json())
     return StageOutput(
-        files=(RESULT_FILE,),
+        artifacts=(VERIFICATION,),
         summary={
             "verify.samples": result.samples,
             "verify.mismatches": result.mismatches,

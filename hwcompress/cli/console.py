@@ -1,4 +1,4 @@
-"""Terminal output: a training progress bar on a terminal, one line per epoch elsewhere (CI, logs)."""
+"""Terminal output: progress bars on a terminal; plain lines elsewhere (CI, logs)."""
 
 from __future__ import annotations
 
@@ -51,3 +51,42 @@ class ConsoleReporter:
                 self._progress = None
             else:
                 self._progress.reset(self._task, epoch=stats.epoch + 1)
+
+
+class ConsoleProgress:
+    """Implements ``hwcompress.progress.Progress``: a bar per task on a terminal, a plain line per update elsewhere."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._progress: Progress | None = None
+        self._tasks: dict[str, object] = {}
+
+    def __call__(self, task: str, done: int, total: int, detail: str = "") -> None:
+        if not self.console.is_terminal:
+            self.console.print(f"  {task} {done:,}/{total:,} {detail}".rstrip(), markup=False, highlight=False)
+            return
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+        if task not in self._tasks:
+            self._tasks[task] = self._progress.add_task(task, total=total, detail=detail)
+        self._progress.update(self._tasks[task], completed=done, total=total, detail=detail)
+        if done >= total:
+            self._progress.remove_task(self._tasks.pop(task))
+            if not self._tasks:
+                self.close()
+
+    def close(self) -> None:
+        """Take any bar off the screen (after an error, too)."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            self._tasks.clear()

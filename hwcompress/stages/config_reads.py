@@ -1,0 +1,100 @@
+"""A view of the flow that records what a stage reads: the stage's cache key is made of exactly that.
+
+A stage never sees the ``FlowConfig`` itself, only a ``ConfigView`` of it. Reading a value through the view
+(``flow.target.fps``) records its dotted path; a section handed on whole (``whole(flow.train)``) or a method
+called on it records the whole section. The runner hashes the values at the recorded paths into the
+stage's manifest, and on the next run evaluates the same paths on the new flow: a stage reruns exactly when
+something it read has changed, and a branch it did not take (``granularity: 4`` never reads ``target``)
+adds no dependency.
+
+Example:
+    >>> reads = ConfigReads(flow)
+    >>> view = reads.view()
+    >>> view.prune.granularity
+    'auto'
+    >>> reads.values()
+    {'prune.granularity': 'auto'}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+
+from hwcompress.fileio import sha256_json
+
+
+class ConfigView:
+    """Read-only access to a config model that records every path read into ``reads``."""
+
+    __slots__ = ("_model", "_path", "_reads")
+
+    def __init__(self, model: BaseModel, path: str, reads: set[str]) -> None:
+        object.__setattr__(self, "_model", model)
+        object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_reads", reads)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._model, name)
+        path = f"{self._path}.{name}" if self._path else name
+        if isinstance(value, BaseModel):
+            return ConfigView(value, path, self._reads)
+        if callable(value):  # a method may read anything in its section
+            self._reads.add(self._path)
+            return value
+        self._reads.add(path)
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a stage's view of the flow is read-only")
+
+    def __repr__(self) -> str:
+        return f"ConfigView({self._path or 'flow'})"
+
+
+def whole(view: ConfigView | BaseModel) -> Any:
+    """The config model behind ``view``, recorded as read in full (to hand a section to library code)."""
+    if not isinstance(view, ConfigView):
+        return view
+    view._reads.add(view._path)
+    return view._model
+
+
+class ConfigReads:
+    """The paths of one config that a stage read, and their values."""
+
+    def __init__(self, config: BaseModel) -> None:
+        self.config = config
+        self.paths: set[str] = set()
+
+    def view(self) -> ConfigView:
+        return ConfigView(self.config, "", self.paths)
+
+    def values(self) -> dict[str, Any]:
+        """JSON values of the recorded paths; a path inside another recorded one is left out."""
+        return values_at(self.config, self.paths)
+
+    def digest(self) -> str:
+        return sha256_json(self.values())
+
+
+def values_at(config: BaseModel, paths: set[str] | list[str]) -> dict[str, Any]:
+    """JSON values of ``paths`` in ``config`` (``""`` is the whole config).
+
+    Raises:
+        AttributeError: a path that ``config`` does not have (a field renamed since it was recorded).
+    """
+    kept = sorted(p for p in paths if not any(_inside(p, other) for other in paths if other != p))
+    values = {}
+    for path in kept:
+        value: Any = config
+        for part in filter(None, path.split(".")):
+            value = getattr(value, part)
+        values[path] = to_jsonable_python(value)
+    return values
+
+
+def _inside(path: str, other: str) -> bool:
+    return other == "" or path.startswith(other + ".")

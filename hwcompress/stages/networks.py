@@ -1,0 +1,40 @@
+"""The networks and data stages share: rebuilt from the flow and earlier stages' artifacts."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from hwcompress.data import Splits, load_splits
+from hwcompress.models import build_model
+from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.surgery import prune_channels
+from hwcompress.stages.artifacts import PRUNED_WEIGHTS, PRUNING, TRAINED_WEIGHTS, TRAINING
+from hwcompress.stages.config_reads import whole
+from hwcompress.stages.context import StageContext
+
+
+def flow_data(ctx: StageContext) -> Splits:
+    """The flow's dataset with its validation split."""
+    return load_splits(whole(ctx.flow.data), ctx.env.search)
+
+
+def untrained_network(ctx: StageContext, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    """A fresh network of the flow's architecture and bits."""
+    return build_model(whole(ctx.flow.model), whole(ctx.flow.quant), input_shape, num_classes)
+
+
+def trained_network(ctx: StageContext) -> nn.Module:
+    """The network the train stage produced, in eval mode."""
+    trained = ctx.read(TRAINING)
+    model = untrained_network(ctx, trained.input_shape, trained.num_classes)
+    model.load_state_dict(ctx.read(TRAINED_WEIGHTS))
+    return model.eval()
+
+
+def final_network(ctx: StageContext) -> nn.Module:
+    """The network the prune stage wrote (pruned or not): what is exported, compiled and verified."""
+    trained = ctx.read(TRAINING)
+    model = untrained_network(ctx, trained.input_shape, trained.num_classes)
+    model = prune_channels(model, sequential_groups(model), ctx.read(PRUNING).keep_indices())
+    model.load_state_dict(ctx.read(PRUNED_WEIGHTS))
+    return model.eval()

@@ -1,0 +1,65 @@
+"""The pre-flight stage: FINN's estimate of the untrained network, so that a design that can never fit the
+board fails in seconds instead of after training.
+
+Bit widths, layer sizes and folding do not depend on trained weights (the untrained estimate of TFC, SFC and
+LeNet-5 is within 0.5 % of the trained one). With pruning, the layer sizes are known before training only
+for uniform allocation; with global allocation the check is left to the compile stage.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from hwcompress.boards import clock_mhz, get_board
+from hwcompress.compile.accelerator import compile_qonnx
+from hwcompress.compile.steps import plan_steps
+from hwcompress.config import Allocation, BitfileMode, DataConfig
+from hwcompress.data import load_dataset
+from hwcompress.export.qonnx_export import export_qonnx_model
+from hwcompress.fileio import save_onnx
+from hwcompress.hw.fit import check_fit
+from hwcompress.prune.engine import channel_counts_for
+from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.surgery import prune_channels
+from hwcompress.stages.artifacts import PREFLIGHT_DESIGN
+from hwcompress.stages.compile import estimate_summary
+from hwcompress.stages.config_reads import whole
+from hwcompress.stages.context import StageContext, StageOutput
+from hwcompress.stages.networks import untrained_network
+
+UNTRAINED_MODEL = "untrained.onnx"
+
+
+def preflight_stage(ctx: StageContext) -> StageOutput:
+    flow = ctx.flow
+    data = load_dataset(
+        DataConfig(name=flow.data.name, path=flow.data.path, download=flow.data.download), ctx.env.search
+    )
+    board, target = get_board(flow.board), whole(flow.target)
+    torch.manual_seed(0)
+    model = untrained_network(ctx, data.input_shape, data.num_classes)
+    if flow.prune.enabled:
+        prune = whole(flow.prune)
+        if prune.allocation is Allocation.GLOBAL:
+            ctx.log("preflight: global pruning sizes the layers after training; the fit is checked after compiling")
+            return StageOutput(artifacts=(), summary={"preflight": "skipped (global pruning)"})
+        groups = sequential_groups(model)
+        sizes = {group.name: torch.zeros(group.channels) for group in groups}
+        cycles = clock_mhz(board, target) * 1e6 / target.fps
+        counts, _ = channel_counts_for(model, data.input_shape, sizes, prune.rate, prune, cycles)
+        model = prune_channels(model, groups, {name: torch.arange(count) for name, count in counts.items()})
+    save_onnx(export_qonnx_model(model.eval(), data.input_shape), ctx.stage_dir / UNTRAINED_MODEL)
+    compile_options = whole(flow.compile)
+    plan_steps(compile_options.bitfile, ctx.env.tools)  # 'always' without Vivado fails now, not after training
+    options = compile_options.model_copy(update={"finn_verify_samples": 0, "bitfile": BitfileMode.NEVER})
+    design = compile_qonnx(
+        ctx.stage_dir / UNTRAINED_MODEL,
+        ctx.stage_dir,
+        board,
+        target.model_copy(update={"enforce_fit": False}),
+        options,
+        ctx.env.tools,
+        progress=ctx.progress,
+    )
+    check_fit(design.estimate, board, target.max_utilization, "FINN estimate of the untrained network")
+    return StageOutput(artifacts=(PREFLIGHT_DESIGN,), summary=estimate_summary(design))

@@ -1,0 +1,61 @@
+"""The stages of a flow, in order, and which of them a run needs.
+
+Numbers are fixed so that run directories keep their names as stages arrive (06 and 07 are kept for the
+deployment stages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hwcompress.config import FlowConfig
+from hwcompress.errors import HwcompressError
+from hwcompress.stages.compile import compile_stage
+from hwcompress.stages.export import export_stage
+from hwcompress.stages.preflight import preflight_stage
+from hwcompress.stages.prune import prune_stage
+from hwcompress.stages.report import report_stage
+from hwcompress.stages.runner import Stage
+from hwcompress.stages.sparsify import sparsify_stage
+from hwcompress.stages.train import train_stage
+from hwcompress.stages.verify import verify_stage
+
+STAGES: tuple[Stage, ...] = (
+    Stage(0, "preflight", preflight_stage, "FINN estimate of the untrained network: fail before training"),
+    Stage(1, "train", train_stage, "quantization-aware training"),
+    Stage(2, "prune", prune_stage, "structured channel pruning, fine-tuned with distillation"),
+    Stage(3, "sparsify", sparsify_stage, "unstructured pruning and Deep Compression (stored size)"),
+    Stage(4, "export", export_stage, "QONNX export, checked against PyTorch"),
+    Stage(5, "compile", compile_stage, "FINN dataflow build, estimates, board fit"),
+    Stage(6, "verify", verify_stage, "the dataflow graph on the whole test set, bit-exact"),
+    Stage(9, "report", report_stage, "report.json and report.md"),
+)
+DIRNAMES = {stage.name: stage.dirname for stage in STAGES}
+
+
+def stage_named(name: str) -> Stage:
+    for stage in STAGES:
+        if stage.name == name:
+            return stage
+    raise HwcompressError(f"unknown stage '{name}'; stages: {', '.join(s.name for s in STAGES)}")
+
+
+def plan(flow: FlowConfig, until: str | None = None, only: Sequence[str] | None = None) -> tuple[Stage, ...]:
+    """The stages a run of ``flow`` goes through: all, those up to ``until``, or exactly ``only``.
+
+    The flow switches two off: ``sparsify`` unless ``sparsify.enabled``, and ``preflight`` unless the run
+    compiles and ``target.enforce_fit`` is set.
+    """
+    if only is not None:
+        chosen = [stage_named(name) for name in only]
+    elif until is not None:
+        chosen = list(STAGES[: STAGES.index(stage_named(until)) + 1])
+    else:
+        chosen = list(STAGES)
+    names = {stage.name for stage in chosen}
+    skip = set()
+    if not flow.sparsify.enabled and only is None:
+        skip.add("sparsify")
+    if "compile" not in names or not flow.target.enforce_fit:
+        skip.add("preflight")
+    return tuple(stage for stage in chosen if stage.name not in skip)
