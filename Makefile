@@ -23,6 +23,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check hwcompress tests bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 test-all: install
@@ -30,9 +31,10 @@ test-all: install
 
 lint: install
 	$(BIN)/ruff check hwcompress tests bench
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python bench/train_sfc.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache .import_linter_cache

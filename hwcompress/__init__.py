@@ -9,7 +9,8 @@ Example:
     >>> report = hwcompress.compile_model("model.onnx", board="pynq-z2", target_fps=10_000, inputs=x, labels=y)
 """
 
-__version__ = "0.1.0"
+from hwcompress.version import __version__ as __version__
+
 __all__ = ["Run", "VerificationError", "compile_model", "load", "run"]
 
 

@@ -8,8 +8,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwcompress import __version__
 from hwcompress.tools import Toolchain, pynq_installed
+from hwcompress.version import __version__
 
 PACKAGES = ("torch", "brevitas", "qonnx", "finn-plus", "onnx", "onnxruntime", "numpy")
 

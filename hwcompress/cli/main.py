@@ -14,8 +14,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from hwcompress import __version__
 from hwcompress.errors import HwcompressError
+from hwcompress.version import __version__
 
 console = Console(highlight=False)
 if not console.is_terminal:  # logs and pipes: do not squeeze tables into 80 columns

@@ -14,14 +14,24 @@
 - Specialized nodes (``MVAU_hls``, ``Thresholding_rtl``, ...) execute only through cppsim/rtlsim, which need
   Vitis HLS or Vivado. Renamed back to their generic op type and domain they execute FINN's Python model of
   the layer, which checks data types and bit widths (not the generated HLS/RTL).
+- FINN turns an activation ``Quant`` into a MultiThreshold with thresholds halfway between levels and tests
+  ``x >= t``: a value exactly on a tie rounds up, where the Quant's ``ROUND`` mode rounds half to even (a
+  Brevitas network fed ``2x - 1`` of x = 0.75 quantizes 0.5 to 0, FINN to 1). For the quantizer of the
+  network's (float) input, ``ExactInputRounding`` wraps FINN's ``step_qonnx_to_finn`` and ``step_streamline``
+  and moves each threshold of that MultiThreshold to the exact float32 boundary of the original Quant, found
+  by bisection over float32 inputs; FINN's own verify step of each runs after the fix.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+
+import numpy as np
 
 #: Stands in for XILINX_VIVADO where no Vivado exists; never used to find a tool.
 NO_VIVADO = "/nonexistent/no-vivado"
@@ -59,7 +69,6 @@ def import_hw_ops() -> None:
 
 def step_hwc_clip_xnor_thresholds(model, cfg):
     """Builder step after step_convert_to_hw: clip XNOR-popcount thresholds into [0, MW + 1] (no output changes)."""
-    import numpy as np
     from qonnx.custom_op.registry import getCustomOp
 
     for node in model.graph.node:
@@ -84,3 +93,170 @@ def generic_layers(model):
                 node.op_type = node.op_type.removesuffix(suffix)
                 node.domain = GENERIC_DOMAIN
     return model
+
+
+#: Ops that move values without changing them, and element-wise ops with a constant operand.
+LAYOUT_OPS = ("Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze")
+ARITHMETIC_OPS = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.divide}
+
+
+class ExactInputRounding:
+    """Builder steps that make the MultiThreshold of the network's input quantizer round exactly as the Quant did.
+
+    ``qonnx_to_finn`` and ``streamline`` replace FINN's steps of those names (each runs FINN's step, then the
+    fix, then FINN's verify step of that point). Nothing changes when the graph does not start with
+    element-wise and layout ops into a ``Quant`` with one threshold row per channel (e.g. uint8 pixel inputs
+    have no ties and no such quantizer).
+    """
+
+    def __init__(self) -> None:
+        self.source = None  # the QONNX graph the build started from
+
+    def steps(self) -> dict[str, Callable]:
+        """FINN step name -> the step that replaces it."""
+
+        def step_hwc_qonnx_to_finn(model, cfg):
+            from finn.builder.build_dataflow_steps import step_qonnx_to_finn
+            from qonnx.util.cleanup import cleanup_model
+
+            self.source = cleanup_model(model)
+            return self._fixed(step_qonnx_to_finn, "finn_onnx_python", model, cfg)
+
+        def step_hwc_streamline(model, cfg):
+            from finn.builder.build_dataflow_steps import step_streamline
+
+            return self._fixed(step_streamline, "streamlined_python", model, cfg)
+
+        return {"step_qonnx_to_finn": step_hwc_qonnx_to_finn, "step_streamline": step_hwc_streamline}
+
+    def _fixed(self, step, verify_name: str, model, cfg):
+        from finn.builder.build_dataflow_steps import verify_step
+
+        checks = cfg._resolve_verification_steps()
+        model = step(model, dataclasses.replace(cfg, verify_steps=[v for v in checks if v.value != verify_name]))
+        if self.source is not None:
+            model = reanchor_input_thresholds(model, self.source)
+        if any(v.value == verify_name for v in checks):
+            verify_step(model, cfg, verify_name, need_parent=False)
+        return model
+
+
+def reanchor_input_thresholds(model, source):
+    """``model`` with the thresholds of its input MultiThreshold at the exact boundaries of ``source``'s input Quant.
+
+    For threshold k of each channel, the boundary is the smallest float32 input x for which the source graph's
+    Quant (after its element-wise prefix) reaches level k + 1; the threshold becomes the value the current
+    graph feeds the MultiThreshold for that x. The graph is returned unchanged where this does not apply.
+    """
+    from qonnx.custom_op.general.quant import max_int, min_int
+    from qonnx.custom_op.general.quant import quant as quantize
+    from qonnx.custom_op.registry import getCustomOp
+
+    quant_path = _input_path(source, stop=lambda node: node.op_type == "Quant")
+    mt_path = _input_path(model, stop=lambda node: node.op_type == "MultiThreshold")
+    if quant_path is None or mt_path is None:
+        return model
+    q = getCustomOp(quant_path[-1])
+    scale, zeropt, bits = (source.get_initializer(name) for name in quant_path[-1].input[1:4])
+    thresholds = model.get_initializer(mt_path[-1].input[1])
+    if (
+        scale is None
+        or zeropt is None
+        or bits is None
+        or thresholds is None
+        or q.get_nodeattr("rounding_mode") != "ROUND"
+    ):
+        return model
+    signed, narrow = q.get_nodeattr("signed"), q.get_nodeattr("narrow")
+    channels, count = thresholds.shape
+    if count != max_int(signed, narrow, bits) - min_int(signed, narrow, bits):
+        return model
+    shape = tuple(source.get_tensor_shape(source.graph.input[0].name))[1:]
+    if channels > 1 and (any(node.op_type in LAYOUT_OPS for node in mt_path) or shape[0] != channels):
+        return model  # per-channel thresholds are matched to the input's channels only without layout changes
+
+    def inputs(values: np.ndarray) -> np.ndarray:
+        """Inputs whose channel c is ``values[c, k]`` in sample k (every channel, for one row of thresholds)."""
+        batch = np.empty((count, *shape), dtype=np.float32)
+        for c in range(channels):
+            target = batch if channels == 1 else batch[:, c]
+            target[...] = values[c].reshape(-1, *[1] * (target.ndim - 1))
+        return batch
+
+    def per_threshold(batch: np.ndarray) -> np.ndarray:
+        """(count, channels, ...) -> (channels, count): each channel's first element."""
+        return batch.reshape(count, channels, -1)[:, :, 0].T if channels > 1 else batch.reshape(count, -1)[:, :1].T
+
+    def level(x: np.ndarray) -> np.ndarray:
+        y = quantize(_evaluate(source, quant_path[:-1], inputs(x)), scale, zeropt, bits, signed, narrow, "ROUND")
+        return per_threshold(np.rint(y / scale + zeropt))
+
+    wanted = min_int(signed, narrow, bits) + 1 + np.arange(count)[None, :]
+    with np.errstate(over="ignore", invalid="ignore"):
+        boundary = _smallest_float32_where(lambda x: level(x) >= wanted, thresholds.shape)
+        if boundary is None:
+            return model
+        new = per_threshold(_evaluate(model, mt_path[:-1], inputs(boundary)))
+        below = per_threshold(_evaluate(model, mt_path[:-1], inputs(np.nextafter(boundary, np.float32(-np.inf)))))
+    if not (np.all(below < new) and np.all(np.diff(new, axis=1) >= 0)):
+        return model  # the current graph cannot tell the two inputs apart: leave FINN's thresholds
+    model.set_initializer(mt_path[-1].input[1], new.astype(thresholds.dtype))
+    return model
+
+
+def _input_path(model, stop: Callable) -> list | None:
+    """The nodes from the graph input to the first node ``stop`` accepts, if all before it are layout ops or
+    element-wise ops with a constant operand, each the only consumer of the one before; else None."""
+    tensor, path = model.graph.input[0].name, []
+    while True:
+        consumers = model.find_consumers(tensor)
+        if len(consumers) != 1:
+            return None
+        node = consumers[0]
+        path.append(node)
+        if stop(node):
+            return path
+        constant_operand = len(node.input) == 2 and model.get_initializer(node.input[1]) is not None
+        if node.op_type not in LAYOUT_OPS and not (node.op_type in ARITHMETIC_OPS and constant_operand):
+            return None
+        tensor = node.output[0]
+
+
+def _evaluate(model, path: list, x: np.ndarray) -> np.ndarray:
+    """Run ``path`` (layout and constant element-wise ops) on a batch ``x``, in float32 as ONNX Runtime would."""
+    value = x
+    for node in path:
+        if node.op_type in ARITHMETIC_OPS:
+            value = ARITHMETIC_OPS[node.op_type](value, model.get_initializer(node.input[1]).astype(np.float32))
+        elif node.op_type == "Transpose":
+            perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+            value = np.transpose(value, perm)
+        else:  # Reshape, Flatten, Squeeze, Unsqueeze: the batch stays first, the rest follows the graph's shape
+            value = value.reshape(len(value), *model.get_tensor_shape(node.output[0])[1:])
+        value = value.astype(np.float32)
+    return value
+
+
+def _smallest_float32_where(predicate: Callable[[np.ndarray], np.ndarray], shape: tuple) -> np.ndarray | None:
+    """Per element, the smallest finite float32 where the (monotone) ``predicate`` holds; None if it never flips."""
+    lo = np.full(shape, _order(np.float32(-np.finfo(np.float32).max)), dtype=np.int64)
+    hi = np.full(shape, _order(np.float32(np.finfo(np.float32).max)), dtype=np.int64)
+    if predicate(_from_order(lo)).any() or not predicate(_from_order(hi)).all():
+        return None
+    while np.any(hi - lo > 1):  # predicate false at lo, true at hi
+        mid = (lo + hi) // 2
+        holds = predicate(_from_order(mid))
+        hi, lo = np.where(holds, mid, hi), np.where(holds, lo, mid)
+    return _from_order(hi)
+
+
+def _order(x: np.float32) -> np.int64:
+    """float32 -> integer with the same order (negative floats' bit patterns run backwards)."""
+    bits = np.int64(np.array(x, dtype=np.float32).view(np.int32))
+    return bits if bits >= 0 else -(bits & 0x7FFFFFFF)
+
+
+def _from_order(keys: np.ndarray) -> np.ndarray:
+    """The float32 values of ``_order`` keys."""
+    bits = np.where(keys >= 0, keys, -keys | 0x80000000)
+    return bits.astype(np.uint32).view(np.float32)

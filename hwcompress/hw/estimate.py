@@ -43,6 +43,10 @@ class Estimate:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def headline(self) -> dict[str, float]:
+        """The numbers a one-line summary shows, keyed ``estimate.<name>``."""
+        return {f"estimate.{name}": getattr(self, name) for name in ("lut", "bram18", "dsp", "fps", "latency_us")}
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Estimate:
         return cls(**{**data, "layers": tuple(LayerEstimate(**row) for row in data["layers"])})

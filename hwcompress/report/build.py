@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hwcompress import __version__
 from hwcompress.boards import Board
 from hwcompress.config import Utilization
 from hwcompress.export.check import ExportCheck
@@ -15,6 +14,7 @@ from hwcompress.hw.fit import usage
 from hwcompress.prune.result import PruneSummary
 from hwcompress.sparse.engine import Sparsified
 from hwcompress.verify.accelerator import Verification
+from hwcompress.version import __version__
 
 SCHEMA_VERSION = 2
 ESTIMATE = "estimate (FINN)"

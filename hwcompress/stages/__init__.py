@@ -4,14 +4,13 @@ Glue reads the flow (through a recording view) and earlier stages' artifacts, ca
 writes its own artifacts. This is the only layer that knows about run directories.
 """
 
-from hwcompress.stages.context import Environment, StageContext, StageOutput
+from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.runner import StageResult, building_dir_of, run_dir_of, run_stages
 from hwcompress.stages.table import DIRNAMES, STAGES, plan, stage_named
 
 __all__ = [
     "DIRNAMES",
     "STAGES",
-    "Environment",
     "StageContext",
     "StageOutput",
     "StageResult",

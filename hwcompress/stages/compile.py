@@ -32,16 +32,5 @@ def compile_stage(ctx: StageContext) -> StageOutput:
         ctx.progress,
     )
     return StageOutput(
-        artifacts=(DESIGN, ACCELERATOR, ACCELERATOR_PARENT, HOST_TAIL), summary=estimate_summary(compiled)
+        artifacts=(DESIGN, ACCELERATOR, ACCELERATOR_PARENT, HOST_TAIL), summary=compiled.estimate.headline()
     )
-
-
-def estimate_summary(compiled) -> dict[str, float]:
-    e = compiled.estimate
-    return {
-        "estimate.lut": e.lut,
-        "estimate.bram18": e.bram18,
-        "estimate.dsp": e.dsp,
-        "estimate.fps": e.fps,
-        "estimate.latency_us": e.latency_us,
-    }

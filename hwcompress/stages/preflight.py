@@ -22,7 +22,6 @@ from hwcompress.prune.engine import channel_counts_for
 from hwcompress.prune.groups import sequential_groups
 from hwcompress.prune.surgery import prune_channels
 from hwcompress.stages.artifacts import PREFLIGHT_DESIGN
-from hwcompress.stages.compile import estimate_summary
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.networks import untrained_network
@@ -62,4 +61,4 @@ def preflight_stage(ctx: StageContext) -> StageOutput:
         progress=ctx.progress,
     )
     check_fit(design.estimate, board, target.max_utilization, "FINN estimate of the untrained network")
-    return StageOutput(artifacts=(PREFLIGHT_DESIGN,), summary=estimate_summary(design))
+    return StageOutput(artifacts=(PREFLIGHT_DESIGN,), summary=design.estimate.headline())

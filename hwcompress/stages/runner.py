@@ -23,15 +23,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hwcompress import __version__
 from hwcompress.config import FlowConfig
 from hwcompress.errors import HwcompressError
 from hwcompress.fileio import replace_directory, restore_directory, sha256_file, sha256_json, write_json
 from hwcompress.progress import Progress, no_progress
 from hwcompress.stages.config_reads import ConfigReads, values_at
-from hwcompress.stages.context import Environment, StageContext, StageOutput
+from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.manifest import MANIFEST, Manifest
+from hwcompress.tools import Environment
 from hwcompress.train.loop import Reporter
+from hwcompress.version import __version__
 
 INCOMPLETE = ".incomplete"
 PREVIOUS = "previous"
