@@ -17,7 +17,7 @@ from rich.table import Table
 from hwcompress.errors import HwcompressError
 from hwcompress.version import __version__
 
-console = Console(highlight=False)
+console = Console(highlight=False, file=sys.stdout)  # pinned: FINN redirects sys.stdout while it builds
 if not console.is_terminal:  # logs and pipes: do not squeeze tables into 80 columns
     console.width = 200
 _state = {"debug": False}

@@ -108,7 +108,9 @@ def run_stages(
         building.mkdir(parents=True, exist_ok=True)
         (building / MANIFEST).unlink(missing_ok=True)
         reads = ConfigReads(flow)
-        ctx = StageContext(stage.name, reads, env, run_dir, building, dirnames, reporter, progress, log)
+        ctx = StageContext(
+            stage.name, reads, env, run_dir, building, dirnames, reporter, _labelled(progress, stage), log
+        )
         started = datetime.now(UTC)
         began = time.perf_counter()
         output = stage.run(ctx)
@@ -163,3 +165,8 @@ def _differences(path: str, old: Any, new: Any) -> list[str]:
         keys = sorted(set(old) | set(new))
         return [change for key in keys for change in _differences(f"{path}.{key}", old.get(key), new.get(key))]
     return [] if old == new else [f"{path or 'flow'} {old} → {new}"]
+
+
+def _labelled(progress: Progress, stage: Stage) -> Progress:
+    """``progress`` with each task named after the stage it belongs to (``compile: FINN``)."""
+    return lambda task, done, total, detail="": progress(f"{stage.name}: {task}", done, total, detail)

@@ -41,21 +41,17 @@ def stage_named(name: str) -> Stage:
 
 
 def plan(flow: FlowConfig, until: str | None = None, only: Sequence[str] | None = None) -> tuple[Stage, ...]:
-    """The stages a run of ``flow`` goes through: all, those up to ``until``, or exactly ``only``.
+    """The stages a run of ``flow`` goes through: exactly ``only``; or all (up to ``until``) that the flow uses.
 
     The flow switches two off: ``sparsify`` unless ``sparsify.enabled``, and ``preflight`` unless the run
     compiles and ``target.enforce_fit`` is set.
     """
     if only is not None:
-        chosen = [stage_named(name) for name in only]
-    elif until is not None:
-        chosen = list(STAGES[: STAGES.index(stage_named(until)) + 1])
-    else:
-        chosen = list(STAGES)
-    names = {stage.name for stage in chosen}
+        return tuple(stage_named(name) for name in only)
+    chosen = STAGES if until is None else STAGES[: STAGES.index(stage_named(until)) + 1]
     skip = set()
-    if not flow.sparsify.enabled and only is None:
+    if not flow.sparsify.enabled:
         skip.add("sparsify")
-    if "compile" not in names or not flow.target.enforce_fit:
+    if "compile" not in {stage.name for stage in chosen} or not flow.target.enforce_fit:
         skip.add("preflight")
     return tuple(stage for stage in chosen if stage.name not in skip)

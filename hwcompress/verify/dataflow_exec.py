@@ -93,9 +93,9 @@ class Accelerator:
         """Outputs for every row of ``inputs``, ``chunk`` rows at a time; ``progress`` hears of each chunk."""
         parts = []
         for first in range(0, len(inputs), chunk):
-            progress("verify", first, len(inputs), "images")
+            progress("dataflow graph", first, len(inputs), "images")
             parts.append(self._run_parent(inputs[first : first + chunk].astype(np.float32)))
-        progress("verify", len(inputs), len(inputs), "images")
+        progress("dataflow graph", len(inputs), len(inputs), "images")
         return np.concatenate(parts)
 
     def execute_per_sample(self, inputs: np.ndarray) -> np.ndarray:

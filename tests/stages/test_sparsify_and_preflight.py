@@ -1,0 +1,48 @@
+"""The optional sparsify stage and the pre-flight fit check, each through the runner as a flow runs them."""
+
+import pytest
+
+from hwcompress.config import parse_flow
+from hwcompress.stages import DIRNAMES, plan, run_stages
+from hwcompress.stages.artifacts import PREFLIGHT_DESIGN, SPARSIFIED
+from hwcompress.stages.manifest import Manifest
+from hwcompress.tools import Environment
+
+
+def run(flow, **kwargs):
+    return run_stages(flow, plan(flow, **kwargs), Environment(), dirnames=DIRNAMES)
+
+
+def test_sparsify_stage_reports_the_stored_size_from_the_flow(tmp_path, tiny_flow):
+    flow = parse_flow(
+        tiny_flow(
+            model={"hidden": [64]},
+            quant={"weight_bits": 4, "act_bits": 4},
+            train={"epochs": 4},
+            sparsify={"enabled": True, "sparsity": 0.8, "tolerance": 0.01, "sharing": {"bits": 3}},
+            outputs={"dir": str(tmp_path / "runs")},
+        )
+    )
+    results = run(flow, only=("train", "prune", "sparsify"))
+    assert [r.name for r in results] == ["train", "prune", "sparsify"]
+    result = SPARSIFIED.load(tmp_path / "runs" / "tiny" / "03-sparsify" / "sparsify.json")
+    assert result.sparsity == pytest.approx(0.8, abs=0.01)
+    assert result.storage.ratio_vs_float > 10 and result.storage.ratio_vs_int > 1.5, "smaller than dense 4-bit"
+    assert result.accuracy > 0.8 and result.schedule == "dynamic"
+    assert all(layer.nonzero <= 0.95 * layer.weights for layer in result.storage.layers)
+    manifest = Manifest.read(tmp_path / "runs" / "tiny" / "03-sparsify")
+    assert "sparsify" in manifest.config and set(manifest.inputs) >= {"02-prune/model.pt", "01-train/train.json"}
+
+
+def test_preflight_estimates_the_uniformly_pruned_untrained_network(tmp_path, tiny_flow):
+    prune = {"criterion": "l1", "rate": 0.5, "allocation": "uniform", "granularity": 4, "finetune_epochs": 0}
+    flow = parse_flow(tiny_flow(prune=prune, outputs={"dir": str(tmp_path / "runs")}))
+    results = run(flow, only=("preflight",))
+    assert results[0].ran and results[0].summary["estimate.lut"] > 0
+    design = PREFLIGHT_DESIGN.load(tmp_path / "runs" / "tiny" / "00-preflight" / "estimate.json")
+    weights = sum(v for k, v in design.estimate.op_counts.items() if k.startswith("param_weight_"))
+    assert weights == 64 * 16 + 16 * 10, "32 hidden units, half of them kept, as pruning will keep"
+    global_flow = parse_flow(
+        tiny_flow(name="global", prune={**prune, "allocation": "global"}, outputs={"dir": str(tmp_path / "runs")})
+    )
+    assert run(global_flow, only=("preflight",))[0].summary == {"preflight": "skipped (global pruning)"}
