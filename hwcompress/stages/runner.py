@@ -129,7 +129,9 @@ def run_stages(
         write_json(building / MANIFEST, manifest.to_json())
         replace_directory(building, final, previous)
         if old is not None:
-            log(f"{stage.name}: the outputs it replaced (weights and checkpoints included) are kept in {previous}")
+            kept = sorted(path.name for path in previous.iterdir() if path.is_file() and path.name != MANIFEST)
+            shown = ", ".join(kept[:4]) + (", ..." if len(kept) > 4 else "")
+            log(f"{stage.name}: the previous {shown} set aside in {previous}")
         results.append(StageResult(stage.name, True, seconds, output.summary))
     write_json(run_dir / FLOW_FILE, flow.model_dump(mode="json"))
     return results

@@ -108,7 +108,7 @@ def test_replaced_outputs_are_set_aside_and_files_get_normal_permissions(flow_in
     run(flow_in(model={"hidden": [16]}), "train", log=logged.append)
     previous = tmp_path / "runs" / "tiny" / "previous" / "01-train"
     assert (previous / "model.pt").read_bytes() == old and (previous / "checkpoint.pt").exists()
-    assert any("kept in" in line and str(previous) in line for line in logged)
+    assert f"train: the previous checkpoint.pt, model.pt, train.json set aside in {previous}" in logged
     umask = os.umask(0)
     os.umask(umask)
     for path in (tmp_path / "runs" / "tiny" / "01-train").iterdir():
