@@ -101,7 +101,8 @@ def run_stages(
             results.append(StageResult(stage.name, False, old.seconds, old.summary))
             log(f"{stage.name}: up to date, skipped ({final})")
             continue
-        if old is not None:
+        replacing = final.exists()
+        if replacing:
             log(f"{stage.name}: {why}; running it again")
         if stage.name in force:
             shutil.rmtree(building, ignore_errors=True)
@@ -128,7 +129,7 @@ def run_stages(
         )
         write_json(building / MANIFEST, manifest.to_json())
         replace_directory(building, final, previous)
-        if old is not None:
+        if replacing:
             kept = sorted(path.name for path in previous.iterdir() if path.is_file() and path.name != MANIFEST)
             shown = ", ".join(kept[:4]) + (", ..." if len(kept) > 4 else "")
             log(f"{stage.name}: the previous {shown} set aside in {previous}")
@@ -140,7 +141,7 @@ def run_stages(
 def staleness(manifest: Manifest | None, flow: FlowConfig, stage_dir: Path) -> str | None:
     """Why the stage in ``stage_dir`` (with ``manifest``) must run again for ``flow``; None when it is current."""
     if manifest is None:
-        return "not run yet"
+        return "no manifest from this version of hwcompress" if stage_dir.exists() else "not run yet"
     try:
         now = values_at(flow, list(manifest.config))
     except AttributeError:
