@@ -50,7 +50,9 @@ def test_step_choice_lives_in_one_place_and_says_what_is_missing():
     estimate_only = plan_steps(BitfileMode.AUTO, Toolchain())
     assert not estimate_only.bitfile and "step_synthesize_bitfile" not in estimate_only.steps
     assert step_hwc_host_tail in estimate_only.steps
-    assert estimate_only.steps.index(step_hwc_host_tail) == estimate_only.steps.index("step_streamline") + 1
+    names = [getattr(step, "__name__", step) for step in estimate_only.steps]
+    assert names[0] == "step_hwc_qonnx_to_finn", "FINN's conversion, wrapped to round ties as the model does"
+    assert names.index("step_hwc_host_tail") == names.index("step_hwc_streamline") + 1
     full = plan_steps(BitfileMode.AUTO, XILINX)
     assert full.bitfile and "step_synthesize_bitfile" in full.steps
     assert not plan_steps(BitfileMode.NEVER, XILINX).bitfile
