@@ -10,7 +10,9 @@ def test_import_is_lean():
     assert out.split() == ["False", "False", "False"]
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["train"], ["prune"], ["sparsify"], ["compile"], ["boards"], ["doctor"]])
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["train"], ["prune"], ["sparsify"], ["compile"], ["boards"], ["doctor"]]
+)
 def test_help_everywhere(run_cli, command):
     result = run_cli(*command, "--help")
     assert result.returncode == 0 and "Usage: hwcompress" in result.stdout

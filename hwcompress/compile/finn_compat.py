@@ -217,7 +217,8 @@ def _input_path(model, stop: Callable) -> list | None:
         if stop(node):
             return path
         constant_operand = len(node.input) == 2 and model.get_initializer(node.input[1]) is not None
-        if node.op_type not in LAYOUT_OPS and not (node.op_type in ARITHMETIC_OPS and constant_operand):
+        layout = node.op_type in LAYOUT_OPS and model.get_tensor_shape(node.output[0]) is not None
+        if not layout and not (node.op_type in ARITHMETIC_OPS and constant_operand):
             return None
         tensor = node.output[0]
 

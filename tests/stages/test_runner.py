@@ -120,6 +120,9 @@ def test_a_failed_compile_leaves_the_previous_run_directory_byte_identical(flow_
     run(good, "train", "prune", "export", "compile")
     run_dir = tmp_path / "runs" / "tiny"
     before = snapshot(run_dir)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {mode for _, mode in before.values()} == {0o666 & ~umask}, "every file the run wrote, FINN's included"
     board = yaml.safe_load((repo / "boards" / "pynq-z2.yaml").read_text())
     board.update(name="tiny-board", resources={**board["resources"], "lut": 500})
     (tmp_path / "tiny-board.yaml").write_text(yaml.safe_dump(board))
