@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -96,6 +95,7 @@ def run(
         HwcompressError: a stage failed; the run directory keeps its previous outputs.
     """
     from hwcompress.stages import DIRNAMES, plan, run_dir_of, run_stages
+    from hwcompress.stages.artifacts import REPORT_JSON, REPORT_MD
     from hwcompress.tools import Environment
 
     config = load(flow, runs_dir)
@@ -113,12 +113,13 @@ def run(
     )
     run_dir = run_dir_of(config)
     ran_report = any(result.name == "report" for result in results)
-    report = json.loads((run_dir / "report.json").read_text()) if ran_report else None
+    report = REPORT_JSON.load(run_dir / REPORT_JSON.name) if ran_report else None
     outcome = Run(config, run_dir, results, report)
     mismatches = next((r.summary.get("verify.mismatches") for r in results if r.name == "verify"), 0)
     if mismatches and not allow_mismatches:
         samples = next(r.summary["verify.samples"] for r in results if r.name == "verify")
-        raise VerificationError(_mismatch_message(mismatches, samples, report, run_dir / "report.md"), report, outcome)
+        message = _mismatch_message(mismatches, samples, report, run_dir / REPORT_MD.name)
+        raise VerificationError(message, report, outcome)
     return outcome
 
 
