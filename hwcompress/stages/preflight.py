@@ -1,9 +1,9 @@
 """The pre-flight stage: FINN's estimate of the untrained network, so that a design that can never fit the
 board fails in seconds instead of after training.
 
-Bit widths, layer sizes and folding do not depend on trained weights (FINN's estimate of untrained TFC, SFC and
-LeNet-5 is within 0.1 % of the trained one: BENCHMARKS.md). With pruning, the layer sizes are known before training only
-for uniform allocation; with global allocation the check is left to the compile stage.
+Bit widths, layer sizes and folding do not depend on trained weights (FINN's estimate of untrained TFC, SFC
+and LeNet-5 is within 0.1 % of the trained one: BENCHMARKS.md). With pruning, the layer sizes are known
+before training only for uniform allocation; with global allocation the check is left to the compile stage.
 """
 
 from __future__ import annotations
