@@ -1,6 +1,6 @@
 """The stages of a flow, in order, and which of them a run needs.
 
-Numbers are fixed so that run directories keep their names as stages arrive (06 and 07 are kept for the
+Numbers are fixed so that run directories keep their names as stages arrive (07 and 08 are kept for the
 deployment stages).
 """
 
