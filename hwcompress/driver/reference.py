@@ -1,0 +1,88 @@
+"""The accelerator's integer reference model: numpy alone computes what the dataflow layers compute.
+
+A bundle describes the accelerator's layers in ``reference.json`` (op, attributes, array names) and holds their
+weights and thresholds in ``reference.npz``. ``ReferenceModel.run`` takes the integer inputs of a batch and
+returns the integer outputs, layer by layer, as FINN's Python model of each layer does it, in exact integer
+arithmetic. The simulated board computes with it; on a real board, ``validate`` uses it as a self-check.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = 1
+
+
+class ReferenceModel:
+    """The layers of one accelerator; ``supported`` is False when a layer has no numpy model yet."""
+
+    def __init__(self, description: dict, arrays: dict) -> None:
+        if description.get("format") != FORMAT:
+            raise ValueError(f"reference model format {description.get('format')!r}; this driver reads {FORMAT}")
+        self.description = description
+        self.layers = description["layers"]
+        self.arrays = arrays
+
+    @classmethod
+    def load(cls, json_path: Path, npz_path: Path) -> ReferenceModel:
+        with np.load(npz_path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        return cls(json.loads(Path(json_path).read_text()), arrays)
+
+    @property
+    def supported(self) -> bool:
+        return not self.description.get("unsupported")
+
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        """Integer outputs (int64, shape (N, *output shape[1:])) for integer ``inputs`` (N, *input shape[1:])."""
+        if not self.supported:
+            raise ValueError(f"no numpy model for {', '.join(self.description['unsupported'])}")
+        x = np.asarray(inputs).astype(np.int64)
+        for layer in self.layers:
+            x = LAYERS[layer["op"]](self, layer, x)
+        return x
+
+
+def _reshape(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
+    return x.reshape(len(x), *layer["shape"][1:])
+
+
+def _identity(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
+    return x
+
+
+def _threshold(x: np.ndarray, thresholds: np.ndarray, scale: int, bias: int) -> np.ndarray:
+    """How many of its channel's thresholds each value reaches (channels last), times ``scale``, plus ``bias``."""
+    reached = (x[..., None] >= thresholds.astype(np.float64)).sum(axis=-1)
+    return reached.astype(np.int64) * scale + bias
+
+
+def _mvau(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
+    weights = model.arrays[layer["weights"]].astype(np.int64)
+    rows = x.reshape(-1, weights.shape[0])
+    if layer["xnor"]:  # binary (0/1) operands stand for bipolar ones: count the agreeing bits
+        if layer["bipolar_operands"]:
+            rows, weights = (rows + 1) // 2, (weights + 1) // 2
+        result = rows @ weights + (1 - rows) @ (1 - weights)
+    else:
+        result = rows @ weights
+    result = result.reshape(*x.shape[:-1], weights.shape[1])
+    if layer["thresholds"] is None:
+        return result
+    return _threshold(result, model.arrays[layer["thresholds"]], layer["out_scale"], layer["out_bias"])
+
+
+def _thresholding(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
+    return _threshold(x, model.arrays[layer["thresholds"]], layer["out_scale"], layer["out_bias"])
+
+
+LAYERS = {
+    "Reshape": _reshape,
+    "MVAU": _mvau,
+    "Thresholding": _thresholding,
+    "StreamingDataWidthConverter": _identity,
+    "StreamingFIFO": _identity,
+}

@@ -1,0 +1,1 @@
+"""Deployment bundles: driver settings, the accelerator's integer reference model, test data, a manifest."""

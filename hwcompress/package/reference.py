@@ -1,0 +1,69 @@
+"""The accelerator's layers as a numpy reference model (``reference.json`` + ``reference.npz``).
+
+Reads FINN's dataflow graph and writes, per layer, what ``driver/reference.py`` needs to compute it: the op,
+its integer parameters, and the names of its weight and threshold arrays. A layer without a numpy model yet is
+listed under ``unsupported`` (the bundle then has no reference model to compute with).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hwcompress.compile.finn_compat import generic_layers, import_hw_ops
+
+FORMAT = 1
+IDENTITY_OPS = ("StreamingDataWidthConverter", "StreamingFIFO")
+
+
+def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The description and arrays of the dataflow graph in ``accelerator`` (FINN's HW-layer ONNX)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.custom_op.registry import getCustomOp
+
+    import_hw_ops()
+    model = generic_layers(ModelWrapper(str(accelerator)))
+    layers, arrays, unsupported = [], {}, []
+    for index, node in enumerate(model.graph.node):
+        op = getCustomOp(node)
+        if node.op_type == "MVAU":
+            thresholds = None if op.get_nodeattr("noActivation") else f"{index}_thresholds"
+            bipolar_out = op.get_nodeattr("outputDataType") == "BIPOLAR"
+            bipolar_operands = op.get_nodeattr("inputDataType") == op.get_nodeattr("weightDataType") == "BIPOLAR"
+            layers.append(
+                {
+                    "op": "MVAU",
+                    "name": node.name,
+                    "weights": f"{index}_weights",
+                    "thresholds": thresholds,
+                    "xnor": bool(op.get_nodeattr("binaryXnorMode")) or bipolar_operands,
+                    "bipolar_operands": bipolar_operands and not op.get_nodeattr("binaryXnorMode"),
+                    "out_scale": 2 if bipolar_out else 1,
+                    "out_bias": -1 if bipolar_out else op.get_nodeattr("ActVal"),
+                }
+            )
+            arrays[f"{index}_weights"] = model.get_initializer(node.input[1]).astype(np.int64)
+            if thresholds:
+                arrays[thresholds] = model.get_initializer(node.input[2]).astype(np.float32)
+        elif node.op_type == "Thresholding":
+            bipolar_out = op.get_nodeattr("outputDataType") == "BIPOLAR"
+            layers.append(
+                {
+                    "op": "Thresholding",
+                    "name": node.name,
+                    "thresholds": f"{index}_thresholds",
+                    "out_scale": 2 if bipolar_out else 1,
+                    "out_bias": 2 * op.get_nodeattr("ActVal") - 1 if bipolar_out else op.get_nodeattr("ActVal"),
+                }
+            )
+            arrays[f"{index}_thresholds"] = model.get_initializer(node.input[1]).astype(np.float32)
+        elif node.op_type == "Reshape":
+            layers.append({"op": "Reshape", "name": node.name, "shape": list(op.get_nodeattr("out_shape"))})
+        elif node.op_type in IDENTITY_OPS:
+            layers.append({"op": node.op_type, "name": node.name})
+        else:
+            unsupported.append(node.op_type)
+    description = {"format": FORMAT, "layers": layers, "unsupported": sorted(set(unsupported))}
+    return description, arrays

@@ -1,0 +1,55 @@
+"""The numpy reference model computes exactly what FINN's Python model of each dataflow layer computes."""
+
+import numpy as np
+import pytest
+import torch
+
+from hwcompress.driver.reference import ReferenceModel
+from hwcompress.package.reference import reference_model
+from hwcompress.verify.dataflow_exec import Accelerator
+
+
+def check_against_finn(directory, images):
+    description, arrays = reference_model(directory / "accelerator.onnx")
+    assert description["unsupported"] == []
+    ours = ReferenceModel(description, arrays).run(images)
+    finn = Accelerator.load(directory / "parent.onnx", directory / "accelerator.onnx").execute(images)
+    np.testing.assert_array_equal(ours, finn.astype(np.int64))
+    return description
+
+
+def test_reference_model_of_a_thresholded_mlp_equals_finns_execution(tiny_design):
+    description = check_against_finn(tiny_design["compiled"].directory, tiny_design["data"].test_x)
+    assert [layer["op"] for layer in description["layers"]] == ["Reshape", "MVAU", "MVAU"]
+
+
+def test_reference_model_of_a_binary_xnor_network_equals_finns_execution(tmp_path, tiny_flow):
+    from hwcompress.boards import get_board
+    from hwcompress.compile.accelerator import compile_qonnx
+    from hwcompress.config import parse_flow
+    from hwcompress.data import SearchPath, load_splits
+    from hwcompress.export.qonnx_export import export_qonnx_model
+    from hwcompress.fileio import save_onnx
+    from hwcompress.models import build_model
+    from hwcompress.tools import Toolchain
+
+    flow = parse_flow(tiny_flow(model={"hidden": [16, 16]}, quant={"weight_bits": 1, "act_bits": 1}))
+    data = load_splits(flow.data, SearchPath())
+    torch.manual_seed(0)
+    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes).eval()
+    with torch.no_grad():
+        for bn in (model.body.bn0, model.body.bn1):
+            bn.bias.uniform_(-3, 3)  # neurons that fire at different points
+    save_onnx(export_qonnx_model(model, data.input_shape), tmp_path / "model.onnx")
+    compiled = compile_qonnx(
+        tmp_path / "model.onnx", tmp_path / "out", get_board("pynq-z2"), flow.target, flow.compile, Toolchain()
+    )
+    description = check_against_finn(compiled.directory, data.test_x)
+    assert any(layer["op"] == "MVAU" and layer["xnor"] for layer in description["layers"])
+
+
+def test_a_layer_without_a_numpy_model_is_named_not_guessed():
+    model = ReferenceModel({"format": 1, "layers": [], "unsupported": ["ConvolutionInputGenerator"]}, {})
+    assert not model.supported
+    with pytest.raises(ValueError, match="no numpy model for ConvolutionInputGenerator"):
+        model.run(np.zeros((1, 4)))
