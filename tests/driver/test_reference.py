@@ -53,3 +53,21 @@ def test_a_layer_without_a_numpy_model_is_named_not_guessed():
     assert not model.supported
     with pytest.raises(ValueError, match="no numpy model for ConvolutionInputGenerator"):
         model.run(np.zeros((1, 4)))
+
+
+def test_settings_describe_the_streams_the_reference_model_reads_and_writes(tiny_design, tmp_path):
+    import json
+
+    from hwcompress.driver.settings import Settings
+    from hwcompress.package.settings import driver_settings
+
+    directory = tiny_design["compiled"].directory
+    (tmp_path / "settings.json").write_text(json.dumps(driver_settings(directory / "accelerator.onnx", 100.0)))
+    settings = Settings.load(tmp_path / "settings.json")
+    assert (settings.input.dtype.name, settings.input.normal, settings.input.dma) == ("UINT8", (1, 1, 8, 8), "idma0")
+    assert settings.input.folded == settings.input.packed == (1, 1, 8, 8, 1), "Reshape_rtl folds by PE 1"
+    assert settings.output.normal == (1, 10) and settings.clock_mhz == 100.0
+    images = tiny_design["data"].test_x[:7].astype(np.int64)
+    buffer = settings.input.to_buffer(images)
+    assert buffer.shape == (7, 1, 8, 8, 1) and buffer.dtype == np.uint8
+    np.testing.assert_array_equal(settings.input.from_buffer(buffer), images)
