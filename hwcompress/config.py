@@ -354,6 +354,13 @@ class VerifyConfig(StrictModel):
     samples: int | None = Field(None, ge=1, description="Test images run on the dataflow graph; default: all.")
 
 
+class PackageConfig(StrictModel):
+    samples: int | None = Field(
+        None, ge=1, description="Test images (with labels and golden outputs) in the bundle; default: all verified."
+    )
+    archive: bool = Field(True, description="Also write the bundle as a .tar.gz.")
+
+
 class OutputsConfig(StrictModel):
     dir: Path = Field(Path("runs"), description="Runs go to <dir>/<flow name>/.")
 
@@ -373,6 +380,7 @@ class FlowConfig(StrictModel):
     target: TargetConfig = TargetConfig()
     compile: CompileConfig = CompileConfig()
     verify: VerifyConfig = VerifyConfig()
+    package: PackageConfig = PackageConfig()
     outputs: OutputsConfig = OutputsConfig()
 
 

@@ -32,6 +32,32 @@ def test_quickstart_end_to_end_from_the_cli(run_cli, tmp_path, repo):
     assert "  preflight: FINN 13/13 done" in result.stdout
     assert "  verify: dataflow graph 359/359 images" in result.stdout
     assert "bit-exact, 0 mismatches of 359" in result.stdout
+    assert f"deploy        {run_dir / 'deploy'} (and .tar.gz), 359 test images; no bitfile" in result.stdout
+    check_bundle(run_dir, report)
+
+
+def check_bundle(run_dir, report):
+    """The deployment bundle: every file as its manifest says, and its driver validates on the simulated board."""
+    import subprocess
+    import sys
+    import tarfile
+
+    from hwcompress.driver.bundle import Bundle
+
+    bundle = Bundle(run_dir / "deploy")
+    bundle.verify()
+    assert bundle.manifest["bitfile"] is None and "Vivado" in bundle.manifest["bitfile_missing"]
+    assert bundle.manifest["estimate"]["fps"] == report["estimate"]["fps"]
+    with tarfile.open(run_dir / "deploy.tar.gz") as tar:
+        assert "deploy/manifest.json" in tar.getnames() and "deploy/driver/__main__.py" in tar.getnames()
+    validated = subprocess.run(
+        [sys.executable, "-m", "driver", "validate"], cwd=run_dir / "deploy", capture_output=True, text=True
+    )
+    assert validated.returncode == 0, validated.stderr
+    result = json.loads(validated.stdout)
+    assert result["backend"] == "simulated-board" and result["samples"] == 359
+    assert result["accuracy"] == report["accuracy"]["dataflow"] and result["mismatches"] == 0
+    assert result["reference_agrees"] is True
 
 
 @pytest.fixture

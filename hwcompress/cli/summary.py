@@ -22,6 +22,12 @@ def summary_lines(name: str, results: list[StageResult], run_dir: Path, report: 
         lines.append(f"  outputs  {run_dir}")
         return lines
     lines = report_lines(name, report, reference="torch")
+    package = next((r.summary for r in results if r.name == "package"), {})
+    if "deploy" in package:
+        bitfile = f"; {package['deploy.bitfile']}" if "deploy.bitfile" in package else ""
+        lines.append(
+            f"  deploy        {package['deploy']} (and .tar.gz), {package['deploy.samples']:,} test images{bitfile}"
+        )
     return [*lines, f"  stages        {stages}", f"  report        {run_dir / 'report.md'}"]
 
 

@@ -70,8 +70,12 @@ DESIGN = Artifact("compile", ESTIMATE_FILE, _design)
 ACCELERATOR = Artifact("compile", ACCELERATOR_FILE, Path)
 ACCELERATOR_PARENT = Artifact("compile", PARENT_FILE, Path)
 HOST_TAIL = Artifact("compile", TAIL_FILE, Path)
-# 06-verify
+# 06-verify: the result and the dataflow graph's integer outputs (the bundle's golden outputs)
 VERIFICATION = Artifact("verify", "verify.json", _json(Verification.from_json))
+DATAFLOW_OUTPUTS = Artifact("verify", "outputs.npy", _npy)
+# 07-package: the deployment bundle (its manifest hashes every file in it) and its archive
+BUNDLE_MANIFEST = Artifact("package", "deploy/manifest.json", _json(dict))
+BUNDLE_ARCHIVE = Artifact("package", "deploy.tar.gz", Path)
 # 09-report (both also copied into the run directory)
 REPORT_JSON = Artifact("report", "report.json", _json(dict))
 REPORT_MD = Artifact("report", "report.md", Path)

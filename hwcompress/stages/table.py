@@ -1,7 +1,6 @@
 """The stages of a flow, in order, and which of them a run needs.
 
-Numbers are fixed so that run directories keep their names as stages arrive (07 and 08 are kept for the
-deployment stages).
+Numbers are fixed so that run directories keep their names as stages arrive (08 is kept for measure).
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from hwcompress.config import FlowConfig
 from hwcompress.errors import HwcompressError
 from hwcompress.stages.compile import compile_stage
 from hwcompress.stages.export import export_stage
+from hwcompress.stages.package import package_stage
 from hwcompress.stages.preflight import preflight_stage
 from hwcompress.stages.prune import prune_stage
 from hwcompress.stages.report import report_stage
@@ -28,6 +28,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(4, "export", export_stage, "QONNX export, checked against PyTorch"),
     Stage(5, "compile", compile_stage, "FINN dataflow build, estimates, board fit"),
     Stage(6, "verify", verify_stage, "the dataflow graph on the whole test set, bit-exact"),
+    Stage(7, "package", package_stage, "deployment bundle: driver, reference model, test data, bitfile where built"),
     Stage(9, "report", report_stage, "report.json and report.md"),
 )
 DIRNAMES = {stage.name: stage.dirname for stage in STAGES}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hwcompress.fileio import write_json
-from hwcompress.stages.artifacts import DESIGN, VERIFICATION
+from hwcompress.fileio import write_json, write_npy
+from hwcompress.stages.artifacts import DATAFLOW_OUTPUTS, DESIGN, VERIFICATION
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.networks import final_network, flow_data
 from hwcompress.train.loop import predict
@@ -18,8 +18,9 @@ def verify_stage(ctx: StageContext) -> StageOutput:
     design = ctx.read(DESIGN)
     result = verify_compiled(design.directory, images, reference, labels, ctx.progress)
     write_json(ctx.output(VERIFICATION), result.to_json())
+    write_npy(ctx.output(DATAFLOW_OUTPUTS), result.outputs)
     return StageOutput(
-        artifacts=(VERIFICATION,),
+        artifacts=(VERIFICATION, DATAFLOW_OUTPUTS),
         summary={
             "verify.samples": result.samples,
             "verify.mismatches": result.mismatches,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,11 @@ class Verification:
     accuracy_dataflow: float | None
     accuracy_reference: float | None
     seconds: float
+    #: The accelerator's integer outputs (not stored in verify.json).
+    outputs: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "outputs"}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Verification:
@@ -73,4 +75,5 @@ def verify_compiled(
         accuracy_dataflow=accuracy,
         accuracy_reference=ref_accuracy,
         seconds=time.perf_counter() - began,
+        outputs=outputs,
     )

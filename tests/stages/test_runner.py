@@ -152,7 +152,7 @@ def test_an_interrupted_replacement_is_undone(flow_in, tmp_path):
 
 def test_the_plan_switches_off_preflight_and_sparsify_as_the_flow_says(flow_in):
     names = lambda *args, **kwargs: [s.name for s in plan(*args, **kwargs)]  # noqa: E731
-    assert names(flow_in()) == ["preflight", "train", "prune", "export", "compile", "verify", "report"]
+    assert names(flow_in()) == ["preflight", "train", "prune", "export", "compile", "verify", "package", "report"]
     assert names(flow_in(target={"enforce_fit": False}, sparsify={"enabled": True}))[:4] == [
         "train",
         "prune",

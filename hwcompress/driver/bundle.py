@@ -1,0 +1,70 @@
+"""A deployment bundle as the board sees it: ``manifest.json`` names every file by its role and its sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .reference import ReferenceModel
+from .settings import Settings
+
+MANIFEST = "manifest.json"
+#: The host ops that end the graph (the logits' scalar normalization), applied as FINN's graph computes them.
+TAIL_OPS = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.divide}
+
+
+class BundleError(RuntimeError):
+    """A bundle that is incomplete or whose files do not match its manifest."""
+
+
+class Bundle:
+    """The bundle in ``root`` (the directory holding ``manifest.json`` and ``driver/``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        try:
+            self.manifest = json.loads((self.root / MANIFEST).read_text())
+        except (OSError, ValueError) as err:
+            raise BundleError(f"{self.root / MANIFEST}: not a readable bundle manifest ({err})") from None
+
+    def path(self, role: str) -> Path:
+        return self.root / self.manifest["roles"][role]
+
+    def verify(self) -> None:
+        """Check every file against the manifest's sha256.
+
+        Raises:
+            BundleError: a missing file or one whose content changed (one line naming it).
+        """
+        for name, expected in self.manifest["files"].items():
+            path = self.root / name
+            if not path.is_file():
+                raise BundleError(f"{name}: missing from the bundle; copy the whole bundle again")
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest != expected:
+                raise BundleError(f"{name}: sha256 {digest[:12]}... does not match the manifest's {expected[:12]}...")
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.load(self.path("settings"))
+
+    def reference(self) -> ReferenceModel:
+        return ReferenceModel.load(self.path("reference_json"), self.path("reference_npz"))
+
+    def array(self, role: str) -> np.ndarray:
+        return np.load(self.path(role), allow_pickle=False)
+
+    @property
+    def bitfile(self) -> Path | None:
+        name = self.manifest.get("bitfile")
+        return self.root / name if name else None
+
+    def predictions(self, outputs: np.ndarray) -> np.ndarray:
+        """Classes from the accelerator's integer outputs: the host tail in float32, then argmax."""
+        logits = outputs.astype(np.float32)
+        for op in json.loads(self.path("host_tail").read_text()):
+            logits = TAIL_OPS[op["op"]](logits, np.asarray(op["value"], dtype=np.float32))
+        return logits.reshape(len(logits), -1).argmax(axis=1)

@@ -1,0 +1,74 @@
+"""The package stage: the deployment bundle of the verified design, in the stage directory and in
+``runs/<flow>/deploy/`` (with ``deploy.tar.gz``)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+
+from hwcompress.boards import get_board
+from hwcompress.config import BitfileMode
+from hwcompress.fileio import replace_directory, write_bytes
+from hwcompress.package.bundle import archive, write_bundle
+from hwcompress.stages.artifacts import BUNDLE_ARCHIVE, BUNDLE_MANIFEST, DATAFLOW_OUTPUTS, DESIGN
+from hwcompress.stages.config_reads import whole
+from hwcompress.stages.context import StageContext, StageOutput
+from hwcompress.stages.networks import flow_data
+from hwcompress.version import __version__
+
+PACKAGES = ("finn-plus", "qonnx", "brevitas", "torch", "numpy")
+
+
+def package_stage(ctx: StageContext) -> StageOutput:
+    design, golden = ctx.read(DESIGN), ctx.read(DATAFLOW_OUTPUTS)
+    count = min(ctx.flow.package.samples or len(golden), len(golden))
+    data = flow_data(ctx)
+    board, target = get_board(ctx.flow.board), whole(ctx.flow.target)
+    missing = None
+    if not design.bitfile:
+        never = ctx.flow.compile.bitfile is BitfileMode.NEVER
+        missing = "compile.bitfile is 'never'" if never else f"no bitfile: {ctx.env.tools.missing_for_bitfile}"
+    description = {
+        "flow": ctx.flow.name,
+        "board": board.name,
+        "part": board.part,
+        "estimate": {"kind": "estimate (FINN)", "fps": design.estimate.fps, "latency_us": design.estimate.latency_us},
+        "bitfile_missing": missing,
+        "versions": {"hwcompress": __version__, **{name: _version(name) for name in PACKAGES}},
+    }
+    bundle = ctx.output(BUNDLE_MANIFEST).parent
+    write_bundle(
+        bundle,
+        design.directory,
+        data.test_x[:count],
+        data.test_y[:count],
+        golden[:count],
+        description,
+        target.clock_mhz or board.clock_mhz,
+    )
+    if ctx.flow.package.archive:
+        archive(bundle, ctx.output(BUNDLE_ARCHIVE))
+    _publish(ctx, bundle)
+    summary = {"deploy": str(ctx.run_dir / bundle.name), "deploy.samples": count}
+    if missing:
+        summary["deploy.bitfile"] = missing
+    artifacts = (BUNDLE_MANIFEST, BUNDLE_ARCHIVE) if ctx.flow.package.archive else (BUNDLE_MANIFEST,)
+    return StageOutput(artifacts=artifacts, summary=summary)
+
+
+def _publish(ctx: StageContext, bundle) -> None:
+    """Copy the bundle (and its archive) to ``runs/<flow>/``, replacing the previous one only now."""
+    staging = ctx.run_dir / f".{bundle.name}.incomplete"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(bundle, staging)
+    replace_directory(staging, ctx.run_dir / bundle.name)
+    archive_path = ctx.stage_dir / BUNDLE_ARCHIVE.name
+    if archive_path.exists():
+        write_bytes(ctx.run_dir / archive_path.name, archive_path.read_bytes())
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
