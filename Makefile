@@ -5,10 +5,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --constraint requirements/constraints.txt
 STAMP  := $(VENV)/.installed
+# The board's Python for the driver tests: 3.10 with numpy 1.x and pynq (pyenv's, else python3.10 on PATH).
+BOARD_VENV  ?= .venv-board
+PYENV_ROOT  ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+PY310       ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python3.10) $(shell command -v python3.10))
+BOARD_STAMP := $(BOARD_VENV)/.installed
 
 .PHONY: install demo test test-all lint bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(BOARD_STAMP)
 
 $(STAMP): pyproject.toml requirements/finn-plus.txt requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +22,14 @@ $(STAMP): pyproject.toml requirements/finn-plus.txt requirements/constraints.txt
 	$(PIP) --no-deps finn-plus==1.6.1
 	$(PIP) -e '.[dev]'
 	touch $(STAMP)
+
+$(BOARD_STAMP): requirements/board.txt
+	@if [ -z "$(PY310)" ]; then \
+	  echo "note: no Python 3.10 found: the tests that need the board's Python will skip (pyenv install 3.10)"; \
+	else \
+	  $(PY310) -m venv $(BOARD_VENV) && $(BOARD_VENV)/bin/python -m pip install --quiet -r requirements/board.txt \
+	    && touch $@; \
+	fi
 
 demo: install
 	$(BIN)/hwcompress run flows/quickstart.yaml
@@ -37,4 +50,4 @@ bench: install
 	$(BIN)/python bench/train_sfc.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .import_linter_cache
+	rm -rf $(VENV) $(BOARD_VENV) runs .pytest_cache .import_linter_cache

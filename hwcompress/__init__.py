@@ -11,7 +11,7 @@ Example:
 
 from hwcompress.version import __version__ as __version__
 
-__all__ = ["Run", "VerificationError", "compile_model", "load", "run"]
+__all__ = ["Run", "VerificationError", "compile_model", "load", "measure", "run"]
 
 
 def __getattr__(name: str):

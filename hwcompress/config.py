@@ -361,6 +361,36 @@ class PackageConfig(StrictModel):
     archive: bool = Field(True, description="Also write the bundle as a .tar.gz.")
 
 
+class DeployConfig(StrictModel):
+    """Where the measure stage runs the bundle: a PYNQ board (or any machine with its Python) over SSH."""
+
+    host: str | None = Field(
+        None, description="user@host[:port] or host; set, `hwcompress run` measures; `--host` overrides it."
+    )
+    port: int = Field(22, ge=1, le=65535, description="SSH port (a port in host wins).")
+    user: str = Field("xilinx", description="SSH user (a user in host wins).")
+    key_file: Path | None = Field(None, description="Private key; default: the SSH agent and ~/.ssh/id_*.")
+    known_hosts: Path | None = Field(None, description="Known hosts file; default: ~/.ssh/known_hosts.")
+    remote_dir: str = Field("hwcompress", description="Where bundles go on the board (relative to the home).")
+    python: str = Field("python3", description="The board's Python (pynq's: /usr/local/share/pynq-venv/bin/python3).")
+    activate: str | None = Field(None, description="A file sourced first, e.g. /etc/profile.d/pynq_venv.sh.")
+    sudo: bool = Field(False, description="Run the driver with sudo (PYNQ needs root for the FPGA).")
+    batch_sizes: tuple[Annotated[int, Field(ge=1)], ...] = Field(
+        (1, 10, 100, 1000), description="Batch sizes the throughput test runs."
+    )
+    repeats: int = Field(5, ge=1, description="Timed repeats per batch size.")
+    timeout_s: float = Field(600.0, gt=0, description="Seconds one remote command may take.")
+
+    @property
+    def target(self) -> tuple[str, str, int] | None:
+        """(user, host, port) from ``host``, ``user`` and ``port``; None without a host."""
+        if not self.host:
+            return None
+        user, _, rest = self.host.rpartition("@")
+        name, _, port = rest.partition(":")
+        return user or self.user, name, int(port) if port else self.port
+
+
 class OutputsConfig(StrictModel):
     dir: Path = Field(Path("runs"), description="Runs go to <dir>/<flow name>/.")
 
@@ -381,6 +411,7 @@ class FlowConfig(StrictModel):
     compile: CompileConfig = CompileConfig()
     verify: VerifyConfig = VerifyConfig()
     package: PackageConfig = PackageConfig()
+    deploy: DeployConfig = DeployConfig()
     outputs: OutputsConfig = OutputsConfig()
 
 
@@ -481,18 +512,21 @@ def _tag_of(model: type[BaseModel]) -> str | None:
 
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Make ``data.path``, a board file and a folding file absolute against the flow file's directory."""
+    """Make the flow's file paths absolute against the flow file's directory (``~`` is the user's home)."""
     raw = dict(raw)
-    data = raw.get("data")
-    if isinstance(data, dict) and isinstance(data.get("path"), str):
-        raw["data"] = {**data, "path": str((base / data["path"]).resolve())}
+    keys = {"data": ("path",), "compile": ("folding_config",), "deploy": ("key_file", "known_hosts")}
+    for section, names in keys.items():
+        values = raw.get(section)
+        if isinstance(values, dict):
+            raw[section] = {
+                **values,
+                **{name: _absolute(base, values[name]) for name in names if isinstance(values.get(name), str)},
+            }
     board = raw.get("board")
     if isinstance(board, str) and board.endswith((".yaml", ".yml")):
-        raw["board"] = str((base / board).resolve())
-    compile_section = raw.get("compile")
-    if isinstance(compile_section, dict) and isinstance(compile_section.get("folding_config"), str):
-        raw["compile"] = {
-            **compile_section,
-            "folding_config": str((base / compile_section["folding_config"]).resolve()),
-        }
+        raw["board"] = _absolute(base, board)
     return raw
+
+
+def _absolute(base: Path, path: str) -> str:
+    return str((base / Path(path).expanduser()).resolve())

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -162,3 +166,100 @@ def tiny_design(tmp_path_factory, tiny_flow):
         "compiled": compiled,
         "root": root,
     }
+
+
+@pytest.fixture(scope="session")
+def write_tiny_bundle(tiny_design):
+    """``write_tiny_bundle(directory)``: the tiny design's deployment bundle in ``directory/deploy``; returns it."""
+    from hwcompress.package.bundle import write_bundle
+    from hwcompress.verify.dataflow_exec import Accelerator
+
+    design, data = tiny_design["compiled"].directory, tiny_design["data"]
+    golden = Accelerator.load(design / "parent.onnx", design / "accelerator.onnx").execute(data.test_x)
+
+    def write(directory: Path) -> Path:
+        write_bundle(directory / "deploy", design, data.test_x, data.test_y, golden, {"flow": "tiny"}, 100.0)
+        return directory / "deploy"
+
+    return write
+
+
+SSHD = Path("/usr/sbin/sshd")
+
+
+def _keygen(path: Path) -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def ssh_server(tmp_path_factory):
+    """sshd on 127.0.0.1 with a generated host key, accepting one generated user key.
+
+    Yields user, port, key (the accepted private key), other_key (a key it refuses), known_hosts (a file with
+    its host key), host_key (its public key line).
+    """
+    if not SSHD.exists():
+        pytest.skip("OpenSSH's server is not installed (apt-get install openssh-server; .ci/run does)")
+    root = tmp_path_factory.mktemp("sshd")
+    host_key, user_key, other_key = (_keygen(root / name) for name in ("host_key", "user_key", "other_key"))
+    port = _free_port()
+    config = root / "sshd_config"
+    config.write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {host_key}",
+                f"AuthorizedKeysFile {user_key}.pub",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PermitRootLogin prohibit-password",
+                f"PidFile {root / 'sshd.pid'}",
+                "StrictModes no",
+                "UsePAM no",
+                "Subsystem sftp internal-sftp",
+                "",
+            ]
+        )
+    )
+    Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(SSHD), "-f", str(config), "-E", str(root / "sshd.log")], check=True)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"sshd did not start: {(root / 'sshd.log').read_text()}") from None
+            time.sleep(0.05)
+    host_line = Path(f"{host_key}.pub").read_text().split()
+    known_hosts = root / "known_hosts"
+    known_hosts.write_text(f"[127.0.0.1]:{port} {host_line[0]} {host_line[1]}\n")
+    yield SimpleNamespace(
+        user=getpass.getuser(),
+        port=port,
+        key=user_key,
+        other_key=other_key,
+        known_hosts=known_hosts,
+        host_key=" ".join(host_line[:2]),
+        root=root,
+    )
+    pid = (root / "sshd.pid").read_text().strip()
+    subprocess.run(["kill", pid], check=False)
+
+
+@pytest.fixture(scope="session")
+def board_python(repo) -> str:
+    """The board-like Python: 3.10 with numpy 1.x and pynq 3.1 (``make install`` builds .venv-board)."""
+    python = repo / ".venv-board" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("no board-like Python: `make install` builds .venv-board from a Python 3.10 (pyenv install 3.10)")
+    return str(python)

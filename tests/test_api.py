@@ -45,4 +45,4 @@ def test_public_api_survives_the_compile_subpackage_being_imported():
     import hwcompress.compile.steps  # the sub-package must not shadow the API
 
     assert callable(hwcompress.run) and callable(hwcompress.compile_model)
-    assert hwcompress.__all__ == ["Run", "VerificationError", "compile_model", "load", "run"]
+    assert hwcompress.__all__ == ["Run", "VerificationError", "compile_model", "load", "measure", "run"]

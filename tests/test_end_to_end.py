@@ -9,7 +9,7 @@ import yaml
 from hwcompress.boards import BOARDS_DIR
 
 
-def test_quickstart_end_to_end_from_the_cli(run_cli, tmp_path, repo):
+def test_quickstart_end_to_end_from_the_cli(run_cli, tmp_path, repo, ssh_server, board_python):
     result = run_cli("run", str(repo / "flows" / "quickstart.yaml"), "--runs-dir", str(tmp_path / "runs"))
     assert result.returncode == 0, result.stderr
     run_dir = tmp_path / "runs" / "quickstart"
@@ -34,6 +34,38 @@ def test_quickstart_end_to_end_from_the_cli(run_cli, tmp_path, repo):
     assert "bit-exact, 0 mismatches of 359" in result.stdout
     assert f"deploy        {run_dir / 'deploy'} (and .tar.gz), 359 test images; no bitfile" in result.stdout
     check_bundle(run_dir, report)
+    check_measure(run_cli, tmp_path, repo, ssh_server, board_python, run_dir)
+
+
+def check_measure(run_cli, tmp_path, repo, ssh_server, board_python, run_dir):
+    """`hwcompress measure` over a real sshd to the board's Python: only measure and report run again."""
+    flow = yaml.safe_load((repo / "flows" / "quickstart.yaml").read_text())
+    flow["deploy"] = {
+        "key_file": str(ssh_server.key),
+        "known_hosts": str(ssh_server.known_hosts),
+        "python": board_python,
+        "remote_dir": str(tmp_path / "board"),
+        "batch_sizes": [1, 10, 100],
+        "repeats": 2,
+    }
+    (tmp_path / "measured.yaml").write_text(yaml.safe_dump(flow))
+    host = f"{ssh_server.user}@127.0.0.1:{ssh_server.port}"
+    result = run_cli("measure", "measured.yaml", "--host", host, "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    assert "train: up to date, skipped" in result.stdout and "package: up to date, skipped" in result.stdout
+    report = json.loads((run_dir / "report.json").read_text())
+    measured = report["measured"]
+    assert measured["backend"] == "simulated-board" and measured["kind"].startswith("simulated-board")
+    assert measured["accuracy"] == report["accuracy"]["dataflow"] and measured["mismatches"] == 0
+    assert measured["fps_vs_estimate"] is None, "a simulated board's timings are not compared with the estimate"
+    assert "(*simulated-board*)" in (run_dir / "report.md").read_text()
+
+    flow["deploy"]["known_hosts"] = str(tmp_path / "empty_known_hosts")
+    (tmp_path / "empty_known_hosts").write_text("")
+    (tmp_path / "unknown.yaml").write_text(yaml.safe_dump(flow))
+    result = run_cli("measure", "unknown.yaml", "--host", host, "--runs-dir", str(tmp_path / "runs"))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1 and "is not in" in lines[0] and "ssh-keyscan -p" in lines[0]
 
 
 def check_bundle(run_dir, report):

@@ -42,17 +42,20 @@ def _environment():
     return Environment(search=search, tools=Toolchain.detect(os.environ))
 
 
-def _run(flow_path: Path, runs_dir: Path | None, until: str | None = None, only=None, force=()) -> None:
+def _run(
+    flow_path: Path, runs_dir: Path | None, until: str | None = None, only=None, force=(), host: str | None = None
+) -> None:
     from hwcompress import api
     from hwcompress.cli.console import ConsoleProgress, ConsoleReporter
 
     flow = api.load(flow_path, runs_dir)
     progress = ConsoleProgress(console)
+    action = api.measure if host is not None else api.run
+    extra = {"host": host or None} if host is not None else {"until": until, "only": only}
     try:
-        outcome = api.run(
+        outcome = action(
             flow,
-            until=until,
-            only=only,
+            **extra,
             force=force,
             environment=_environment(),
             reporter=ConsoleReporter(console),
@@ -129,6 +132,20 @@ def sparsify(flow: Path, force: bool, runs_dir: Path | None) -> None:
     Unstructured pruning and Deep Compression: the stored model's size, not the accelerator's.
     """
     _run(flow, runs_dir, only=("train", "prune", "sparsify"), force=("sparsify",) if force else ())
+
+
+@cli.command()
+@FLOW
+@click.option("--host", default="", metavar="USER@HOST[:PORT]", help="The board; default: the flow's deploy.host.")
+@RUNS_DIR
+def measure(flow: Path, host: str, runs_dir: Path | None) -> None:
+    """Deploy FLOW's bundle to a board over SSH and measure it there (earlier stages run first if needed).
+
+    Uploads runs/<flow>/deploy.tar.gz, runs the board-side driver's validate and throughput, and adds
+    `measured` (accuracy, mismatches against golden, fps per batch, latency) to report.json and report.md.
+    Host keys are checked against known_hosts; an unknown key is an error that says how to trust it.
+    """
+    _run(flow, runs_dir, host=host)
 
 
 @cli.command("compile")

@@ -11,6 +11,7 @@ from hwcompress.export.check import ExportCheck
 from hwcompress.hw.cost import LayerCost, totals
 from hwcompress.hw.estimate import Estimate
 from hwcompress.hw.fit import usage
+from hwcompress.measure.remote import Measured
 from hwcompress.prune.result import PruneSummary
 from hwcompress.sparse.engine import Sparsified
 from hwcompress.verify.accelerator import Verification
@@ -20,6 +21,10 @@ SCHEMA_VERSION = 2
 ESTIMATE = "estimate (FINN)"
 SIMULATED = "simulated (executed here, bit-exact)"
 MEASURED = "measured (on the board)"
+SIMULATED_BOARD = (
+    "simulated-board (the board-side driver against a simulated board: proves the deployment path and the "
+    "packing; its timings are the host CPU's, not the accelerator's)"
+)
 STORED = "stored-model size (counted from the sparse network; the accelerator still computes every weight)"
 COMPUTE_OPS = ("MVAU", "VVAU")
 
@@ -41,6 +46,7 @@ class ReportInputs:
     costs: list[LayerCost] | None = None
     prune: PruneSummary | None = None
     sparsify: Sparsified | None = None
+    measured: Measured | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -50,7 +56,13 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "generated_by": f"hwcompress {__version__}",
         "name": parts.name,
-        "kinds": {"estimate": ESTIMATE, "simulated": SIMULATED, "measured": MEASURED, "stored": STORED},
+        "kinds": {
+            "estimate": ESTIMATE,
+            "simulated": SIMULATED,
+            "simulated-board": SIMULATED_BOARD,
+            "measured": MEASURED,
+            "stored": STORED,
+        },
         "dataset": {"name": parts.dataset, "test_samples": verify.samples},
         "accuracy": {
             "kind": SIMULATED,
@@ -106,7 +118,7 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
         "sparsify": _sparsify_section(parts.sparsify),
         "layers": merge_layers(e, parts.costs, parts.prune),
         "timings": parts.timings,
-        "measured": None,
+        "measured": _measured_section(parts.measured, e.fps),
     }
     return report
 
@@ -141,6 +153,18 @@ def _sparsify_section(sparse: Sparsified | None) -> dict[str, Any] | None:
             "compressed": sparse.accuracy,
         },
         "layers": storage["layers"],
+    }
+
+
+def _measured_section(measured: Measured | None, estimated_fps: float) -> dict[str, Any] | None:
+    """The driver's numbers, labelled by backend; fps against FINN's estimate only where a board measured them."""
+    if measured is None:
+        return None
+    on_board = measured.backend == "board"
+    return {
+        "kind": MEASURED if on_board else SIMULATED_BOARD,
+        **measured.to_json(),
+        "fps_vs_estimate": {n: fps / estimated_fps for n, fps in measured.fps.items()} if on_board else None,
     }
 
 

@@ -107,8 +107,42 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report["timings"]:
         lines += ["", "## Timings", "", "| stage | seconds |", "|---|---:|"]
         lines += [f"| {stage} | {seconds:.1f} |" for stage, seconds in report["timings"].items()]
-    lines += ["", "Board measurements: none yet (*measured* numbers appear once a board has run the design).", ""]
-    return "\n".join(lines)
+    lines += _measured_lines(report.get("measured"), report["accuracy"]["dataflow"], est["fps"])
+    return "\n".join([*lines, ""])
+
+
+def _measured_lines(measured: dict | None, simulated_accuracy: float | None, estimated_fps: float) -> list[str]:
+    if measured is None:
+        return [
+            "",
+            "Board measurements: none yet (`hwcompress measure FLOW --host USER@HOST` runs the bundle on a board).",
+        ]
+    label = "measured" if measured["backend"] == "board" else "simulated-board"
+    exact = (
+        "0 mismatches"
+        if not measured["mismatches"]
+        else f"**{count(measured['mismatches'], 'mismatch', 'mismatches')}**"
+    )
+    lines = [
+        "",
+        f"## On {measured['host']} (*{label}*)",
+        "",
+        f"- Accuracy on {measured['samples']:,} test images {pct(measured['accuracy'])} (dataflow graph, *simulated*: "
+        f"{pct(simulated_accuracy)}); {exact} against the golden outputs.",
+        f"- Fabric clock {measured['clock_mhz']:g} MHz; latency at batch 1: "
+        + ", ".join(f"{p} {us:,.1f} µs" for p, us in measured["latency_us"].items())
+        + ".",
+        "",
+        "| batch | frames/s | vs estimate |",
+        "|---:|---:|---:|",
+    ]
+    ratios = measured.get("fps_vs_estimate") or {}
+    for batch, fps in measured["fps"].items():
+        ratio = f"{ratios[batch]:.0%}" if batch in ratios else f"— (estimate {estimated_fps:,.0f})"
+        lines.append(f"| {batch} | {fps:,.0f} | {ratio} |")
+    if label == "simulated-board":
+        lines += ["", "A simulated board's timings are this machine's CPU, never the accelerator's."]
+    return lines
 
 
 def _criterion(criterion: dict) -> str:

@@ -16,6 +16,7 @@ import torch
 
 from hwcompress.compile.accelerator import ACCELERATOR_FILE, ESTIMATE_FILE, PARENT_FILE, TAIL_FILE, Compiled
 from hwcompress.export.check import ExportCheck
+from hwcompress.measure.remote import Measured
 from hwcompress.prune.result import PruneSummary
 from hwcompress.sparse.engine import Sparsified
 from hwcompress.train.result import TrainingResult
@@ -76,6 +77,8 @@ DATAFLOW_OUTPUTS = Artifact("verify", "outputs.npy", _npy)
 # 07-package: the deployment bundle (its manifest hashes every file in it) and its archive
 BUNDLE_MANIFEST = Artifact("package", "deploy/manifest.json", _json(dict))
 BUNDLE_ARCHIVE = Artifact("package", "deploy.tar.gz", Path)
+# 08-measure: the driver's numbers from the board (or the simulated board) over SSH
+MEASURED = Artifact("measure", "measured.json", _json(Measured.from_json))
 # 09-report (both also copied into the run directory)
 REPORT_JSON = Artifact("report", "report.json", _json(dict))
 REPORT_MD = Artifact("report", "report.md", Path)

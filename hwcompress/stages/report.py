@@ -10,6 +10,7 @@ from hwcompress.report.markdown import render_markdown
 from hwcompress.stages.artifacts import (
     DESIGN,
     EXPORT_CHECK,
+    MEASURED,
     PRUNING,
     REPORT_JSON,
     REPORT_MD,
@@ -39,6 +40,7 @@ def report_stage(ctx: StageContext) -> StageOutput:
             costs=layer_costs(final_network(ctx), trained.input_shape),
             prune=pruned,
             sparsify=ctx.read(SPARSIFIED) if ctx.flow.sparsify.enabled else None,
+            measured=ctx.read(MEASURED) if ctx.flow.deploy.host else None,
             timings=ctx.timings(),
         )
     )

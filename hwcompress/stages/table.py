@@ -1,6 +1,6 @@
 """The stages of a flow, in order, and which of them a run needs.
 
-Numbers are fixed so that run directories keep their names as stages arrive (08 is kept for measure).
+Numbers are fixed so that run directories keep their names as stages arrive.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from hwcompress.config import FlowConfig
 from hwcompress.errors import HwcompressError
 from hwcompress.stages.compile import compile_stage
 from hwcompress.stages.export import export_stage
+from hwcompress.stages.measure import measure_stage
 from hwcompress.stages.package import package_stage
 from hwcompress.stages.preflight import preflight_stage
 from hwcompress.stages.prune import prune_stage
@@ -29,6 +30,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(5, "compile", compile_stage, "FINN dataflow build, estimates, board fit"),
     Stage(6, "verify", verify_stage, "the dataflow graph on the whole test set, bit-exact"),
     Stage(7, "package", package_stage, "deployment bundle: driver, reference model, test data, bitfile where built"),
+    Stage(8, "measure", measure_stage, "the bundle on the board over SSH: accuracy, exactness, fps, latency"),
     Stage(9, "report", report_stage, "report.json and report.md"),
 )
 DIRNAMES = {stage.name: stage.dirname for stage in STAGES}
@@ -44,8 +46,8 @@ def stage_named(name: str) -> Stage:
 def plan(flow: FlowConfig, until: str | None = None, only: Sequence[str] | None = None) -> tuple[Stage, ...]:
     """The stages a run of ``flow`` goes through: exactly ``only``; or all (up to ``until``) that the flow uses.
 
-    The flow switches two off: ``sparsify`` unless ``sparsify.enabled``, and ``preflight`` unless the run
-    compiles and ``target.enforce_fit`` is set.
+    The flow switches three off: ``sparsify`` unless ``sparsify.enabled``, ``measure`` unless ``deploy.host``
+    names a board, and ``preflight`` unless the run compiles and ``target.enforce_fit`` is set.
     """
     if only is not None:
         return tuple(stage_named(name) for name in only)
@@ -53,6 +55,8 @@ def plan(flow: FlowConfig, until: str | None = None, only: Sequence[str] | None 
     skip = set()
     if not flow.sparsify.enabled:
         skip.add("sparsify")
+    if not flow.deploy.host:
+        skip.add("measure")
     if "compile" not in {stage.name for stage in chosen} or not flow.target.enforce_fit:
         skip.add("preflight")
     return tuple(stage for stage in chosen if stage.name not in skip)

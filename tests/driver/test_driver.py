@@ -11,17 +11,11 @@ from hwcompress.driver.accelerator import Accelerator, DriverError
 from hwcompress.driver.bundle import Bundle, BundleError
 from hwcompress.driver.hardware import SimulatedHardware
 from hwcompress.driver.measure import throughput, validate
-from hwcompress.package.bundle import write_bundle
-from hwcompress.verify.dataflow_exec import Accelerator as DataflowGraph
 
 
 @pytest.fixture
-def bundle(tiny_design, tmp_path):
-    design = tiny_design["compiled"].directory
-    data = tiny_design["data"]
-    golden = DataflowGraph.load(design / "parent.onnx", design / "accelerator.onnx").execute(data.test_x)
-    write_bundle(tmp_path / "deploy", design, data.test_x, data.test_y, golden, {"flow": "tiny"}, 100.0)
-    return Bundle(tmp_path / "deploy")
+def bundle(write_tiny_bundle, tmp_path):
+    return Bundle(write_tiny_bundle(tmp_path))
 
 
 def simulated(bundle, **kwargs):
