@@ -69,7 +69,7 @@ def _mvau(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
         result = rows @ weights + (1 - rows) @ (1 - weights)
     else:
         result = rows @ weights
-    result = result.reshape(*x.shape[:-1], weights.shape[1])
+    result = result.reshape(len(x), *layer["vectors"][1:], weights.shape[1])
     if layer["thresholds"] is None:
         return result
     return _threshold(result, model.arrays[layer["thresholds"]], layer["out_scale"], layer["out_bias"])
@@ -79,7 +79,35 @@ def _thresholding(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarr
     return _threshold(x, model.arrays[layer["thresholds"]], layer["out_scale"], layer["out_bias"])
 
 
+def _sliding_windows(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
+    """Im2col on NHWC: each output pixel's window, in (kernel row, kernel column, channel) order."""
+    (kh, kw), (sh, sw), (dh, dw) = layer["kernel"], layer["stride"], layer["dilation"]
+    oh, ow = layer["out_dim"]
+    patches = [
+        x[:, a * dh : a * dh + (oh - 1) * sh + 1 : sh, b * dw : b * dw + (ow - 1) * sw + 1 : sw, :]
+        for a in range(kh)
+        for b in range(kw)
+    ]
+    return np.stack(patches, axis=3).reshape(len(x), oh, ow, -1)
+
+
+def _pool(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
+    """Max or quantized average over each window that sliding windows laid out."""
+    windows = x.reshape(*x.shape[:-1], -1, layer["channels"])
+    if layer["function"] == "MaxPool":
+        return windows.max(axis=-2)
+    return windows.sum(axis=-2) >> layer["shift"]  # QuantAvgPool
+
+
+def _padding(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
+    top, left, bottom, right = layer["padding"]
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+
+
 LAYERS = {
+    "ConvolutionInputGenerator": _sliding_windows,
+    "Pool": _pool,
+    "FMPadding": _padding,
     "Reshape": _reshape,
     "MVAU": _mvau,
     "Thresholding": _thresholding,

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from hwcompress.compile.finn_compat import generic_layers, import_hw_ops
+from hwcompress.verify.dataflow_exec import Accelerator
 
 FORMAT = 1
 IDENTITY_OPS = ("StreamingDataWidthConverter", "StreamingFIFO")
@@ -36,6 +37,7 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
                 {
                     "op": "MVAU",
                     "name": node.name,
+                    "vectors": list(op.get_nodeattr("numInputVectors")),
                     "weights": f"{index}_weights",
                     "thresholds": thresholds,
                     "xnor": bool(op.get_nodeattr("binaryXnorMode")) or bipolar_operands,
@@ -59,6 +61,29 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
                 }
             )
             arrays[f"{index}_thresholds"] = model.get_initializer(node.input[1]).astype(np.float32)
+        elif node.op_type == "ConvolutionInputGenerator":
+            layers.append(
+                {
+                    "op": node.op_type,
+                    "name": node.name,
+                    "kernel": list(op.get_nodeattr("ConvKernelDim")),
+                    "stride": list(op.get_nodeattr("Stride")),
+                    "dilation": list(op.get_nodeattr("Dilation")),
+                    "out_dim": list(op.get_nodeattr("OFMDim")),
+                }
+            )
+        elif node.op_type == "Pool" and op.get_nodeattr("Function") in ("MaxPool", "QuantAvgPool"):
+            layers.append(
+                {
+                    "op": "Pool",
+                    "name": node.name,
+                    "function": op.get_nodeattr("Function"),
+                    "channels": op.get_nodeattr("Channels"),
+                    "shift": _average_shift(op),
+                }
+            )
+        elif node.op_type == "FMPadding":
+            layers.append({"op": "FMPadding", "name": node.name, "padding": list(op.get_nodeattr("Padding"))})
         elif node.op_type == "Reshape":
             layers.append({"op": "Reshape", "name": node.name, "shape": list(op.get_nodeattr("out_shape"))})
         elif node.op_type in IDENTITY_OPS:
@@ -67,3 +92,22 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
             unsupported.append(node.op_type)
     description = {"format": FORMAT, "layers": layers, "unsupported": sorted(set(unsupported))}
     return description, arrays
+
+
+def _average_shift(op) -> int:
+    """The right shift of FINN's QuantAvgPool: the window sum's bit width beyond the output's."""
+    window = op.get_nodeattr("KernelSize")[0] * op.get_nodeattr("KernelSize")[1]
+    widest = ((1 << op.get_input_datatype().bitwidth()) - 1) * window
+    return max(0, widest.bit_length() - op.get_output_datatype().bitwidth())
+
+
+def accelerator_inputs(design: Path, images: np.ndarray) -> np.ndarray:
+    """The integers the accelerator in ``design`` reads for ``images``: the host graph's ops before it applied
+    (a transpose to NHWC, say); uint8 where they fit, else int64."""
+    graph = Accelerator.load(design / "parent.onnx", design / "accelerator.onnx")
+    values = graph.partition_inputs(images)
+    ints = values.astype(np.int64)
+    if not np.array_equal(ints, values):
+        raise ValueError("the accelerator's inputs are not integers: the host graph computes more than a layout change")
+    fits_uint8 = ints.size == 0 or (ints.min() >= 0 and ints.max() <= 255)
+    return ints.astype(np.uint8) if fits_uint8 else ints

@@ -10,6 +10,7 @@ from hwcompress.boards import get_board
 from hwcompress.config import BitfileMode
 from hwcompress.fileio import replace_directory, write_bytes
 from hwcompress.package.bundle import archive, write_bundle
+from hwcompress.package.reference import accelerator_inputs
 from hwcompress.stages.artifacts import BUNDLE_ARCHIVE, BUNDLE_MANIFEST, DATAFLOW_OUTPUTS, DESIGN
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
@@ -40,7 +41,7 @@ def package_stage(ctx: StageContext) -> StageOutput:
     write_bundle(
         bundle,
         design.directory,
-        data.test_x[:count],
+        accelerator_inputs(design.directory, data.test_x[:count]),
         data.test_y[:count],
         golden[:count],
         description,

@@ -98,6 +98,20 @@ class Accelerator:
         progress("dataflow graph", len(inputs), len(inputs), "images")
         return np.concatenate(parts)
 
+    def partition_inputs(self, inputs: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+        """What the host graph feeds the dataflow partition for every row of ``inputs`` (e.g. NCHW to NHWC)."""
+        parts = []
+        for first in range(0, len(inputs), chunk):
+            x = inputs[first : first + chunk].astype(np.float32)
+            graph = self._graph("parent", len(x))
+            context = {**graph.constants, graph.model.graph.input[0].name: x}
+            for index, node in enumerate(graph.model.graph.node):
+                if node.op_type == "StreamingDataflowPartition":
+                    parts.append(context[node.input[0]])
+                    break
+                graph.run_node(index, context)
+        return np.concatenate(parts)
+
     def execute_per_sample(self, inputs: np.ndarray) -> np.ndarray:
         """FINN's own way: ``execute_onnx`` on the unchanged batch-1 graphs, one sample at a time."""
         from finn.core.onnx_exec import execute_onnx

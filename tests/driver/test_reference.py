@@ -71,3 +71,64 @@ def test_settings_describe_the_streams_the_reference_model_reads_and_writes(tiny
     buffer = settings.input.to_buffer(images)
     assert buffer.shape == (7, 1, 8, 8, 1) and buffer.dtype == np.uint8
     np.testing.assert_array_equal(settings.input.from_buffer(buffer), images)
+
+
+@pytest.fixture(scope="module")
+def lenet_design(tmp_path_factory):
+    """An untrained LeNet-5 (batch-norm statistics from random images), compiled: sliding windows, pools, MVAUs."""
+    from hwcompress.boards import get_board
+    from hwcompress.compile.accelerator import compile_qonnx
+    from hwcompress.config import CompileConfig, ModelConfig, QuantConfig, TargetConfig
+    from hwcompress.export.qonnx_export import export_qonnx_model
+    from hwcompress.fileio import save_onnx
+    from hwcompress.models import build_model
+    from hwcompress.tools import Toolchain
+
+    root = tmp_path_factory.mktemp("lenet")
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(arch="lenet5"), QuantConfig(), (1, 28, 28), 10)
+    images = np.random.default_rng(0).integers(0, 256, (24, 1, 28, 28), dtype=np.uint8)
+    net.train()
+    with torch.no_grad():
+        net(torch.from_numpy(images))
+    net.eval()
+    save_onnx(export_qonnx_model(net, (1, 28, 28)), root / "lenet.onnx")
+    config = (TargetConfig(fps=1000), CompileConfig(), Toolchain())
+    compiled = compile_qonnx(root / "lenet.onnx", root / "out", get_board("pynq-z2"), *config)
+    return compiled, images
+
+
+def test_reference_model_of_lenet5_equals_finns_execution(lenet_design):
+    from hwcompress.package.reference import accelerator_inputs
+
+    compiled, images = lenet_design
+    directory = compiled.directory
+    description, arrays = reference_model(directory / "accelerator.onnx")
+    assert description["unsupported"] == []
+    assert [layer["op"] for layer in description["layers"]].count("Pool") == 2
+    inputs = accelerator_inputs(directory, images)
+    assert inputs.shape == (24, 28, 28, 1), "NCHW pixels transposed to the accelerator's NHWC by the host graph"
+    finn = Accelerator.load(directory / "parent.onnx", directory / "accelerator.onnx").execute(images)
+    np.testing.assert_array_equal(ReferenceModel(description, arrays).run(inputs), finn.astype(np.int64))
+
+
+def test_a_lenet5_bundle_validates_on_the_simulated_board(lenet_design, tmp_path):
+    from hwcompress.driver.accelerator import Accelerator as Driver
+    from hwcompress.driver.bundle import Bundle
+    from hwcompress.driver.hardware import SimulatedHardware
+    from hwcompress.driver.measure import validate
+    from hwcompress.package.bundle import write_bundle
+    from hwcompress.package.reference import accelerator_inputs
+
+    compiled, images = lenet_design
+    directory = compiled.directory
+    golden = Accelerator.load(directory / "parent.onnx", directory / "accelerator.onnx").execute(images)
+    labels = golden.argmax(axis=1)
+    inputs = accelerator_inputs(directory, images)
+    write_bundle(tmp_path / "deploy", directory, inputs, labels, golden, {"flow": "lenet5"}, 100.0)
+    bundle = Bundle(tmp_path / "deploy")
+    bundle.verify()
+    assert bundle.settings.input.normal == (1, 28, 28, 1)
+    driver = Driver(bundle.settings, SimulatedHardware(bundle.settings, bundle.reference()), batch_size=8)
+    result = validate(bundle, driver)
+    assert result["mismatches"] == 0 and result["reference_agrees"] and result["samples"] == 24
