@@ -37,6 +37,8 @@ demo: install
 test: install
 	$(BIN)/ruff check hwcompress tests bench
 	$(BIN)/lint-imports
+	$(BIN)/hadolint docker/Dockerfile
+	$(BIN)/shellcheck docker/*.sh
 	$(BIN)/python -m pytest -q
 
 test-all: install
@@ -45,6 +47,8 @@ test-all: install
 lint: install
 	$(BIN)/ruff check hwcompress tests bench
 	$(BIN)/lint-imports
+	$(BIN)/hadolint docker/Dockerfile
+	$(BIN)/shellcheck docker/*.sh
 
 bench: install
 	$(BIN)/python bench/train_sfc.py
