@@ -74,3 +74,9 @@ def test_train_command_trains_and_a_rerun_skips(run_cli, write_flow, tmp_path, t
 
 def test_quickstart_flow_is_shipped(repo):
     assert (repo / "flows" / "quickstart.yaml").exists()
+
+
+def test_measure_without_a_board_says_how_to_name_one(run_cli, write_flow, tiny_flow, tmp_path):
+    line = one_line_error(run_cli("measure", str(write_flow(tiny_flow()))))
+    assert line == "error: no board to measure on: set deploy.host in the flow or give --host USER@HOST[:PORT]"
+    assert not (tmp_path / "runs").exists(), "nothing ran"

@@ -59,6 +59,7 @@ def check_measure(run_cli, tmp_path, repo, ssh_server, board_python, run_dir):
     assert measured["accuracy"] == report["accuracy"]["dataflow"] and measured["mismatches"] == 0
     assert measured["fps_vs_estimate"] is None, "a simulated board's timings are not compared with the estimate"
     assert "(*simulated-board*)" in (run_dir / "report.md").read_text()
+    assert f"  on {host}  accuracy" in result.stdout and "(simulated-board: host CPU timings" in result.stdout
 
     flow["deploy"]["known_hosts"] = str(tmp_path / "empty_known_hosts")
     (tmp_path / "empty_known_hosts").write_text("")

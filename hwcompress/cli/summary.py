@@ -50,6 +50,19 @@ def report_lines(name: str, report: dict[str, Any], reference: str = "reference"
         + "   ".join(f"{use[r]['used']:,.0f} {r.upper()} ({use[r]['share']:.1%})" for r in ("lut", "bram18", "dsp"))
         + f"   (estimate){fit}",
         f"  performance   {est['fps']:,.0f} frames/s, {est['latency_us']:.1f} µs latency (estimate)",
+        *_measured(report.get("measured")),
+    ]
+
+
+def _measured(measured: dict[str, Any] | None) -> list[str]:
+    if not measured:
+        return []
+    batch, fps = max(measured["fps"].items(), key=lambda item: int(item[0]))
+    label = "measured" if measured["backend"] == "board" else "simulated-board: host CPU timings, not the accelerator's"
+    exact = "0 mismatches" if not measured["mismatches"] else count(measured["mismatches"], "MISMATCH", "MISMATCHES")
+    return [
+        f"  on {measured['host']}  accuracy {pct(measured['accuracy'])} ({exact}), {fps:,.0f} frames/s at batch "
+        f"{int(batch):,}, p50 latency {measured['latency_us']['p50']:,.1f} µs ({label})"
     ]
 
 
