@@ -3,8 +3,9 @@
 FINN's ``execute_onnx`` runs one sample at a time: the HW-layer graph fixes batch 1 in its tensor shapes and
 in node attributes (``numInputVectors``, ``out_shape``, ``BatchSize``...). ``with_batch`` rewrites a copy of
 the graph for a batch of N. The executor walks the graph node by node with qonnx's ``execute_node``: layers
-whose Python model is known to handle a batch run once on all N samples; any other layer (e.g. FINN's
-ConvolutionInputGenerator, whose qonnx Im2Col assumes batch 1) runs sample by sample. qonnx's per-node
+whose Python model is known to handle a batch run once on all N samples; FINN's ConvolutionInputGenerator
+(whose qonnx Im2Col assumes batch 1) runs as a batched numpy equivalent (``batched_layers``); any other layer
+runs sample by sample. qonnx's per-node
 "sanitizing" lives in ``execute_onnx`` and so is skipped: outputs are compared exactly with a reference anyway.
 """
 
@@ -20,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
 
 from hwcompress.compile.finn_compat import generic_layers, import_hw_ops
 from hwcompress.progress import Progress, no_progress
+from hwcompress.verify.batched_layers import NUMPY_LAYERS
 
 CHUNK = 1000
 SHAPE_ATTRS = ("in_shape", "out_shape", "lhs_shape", "rhs_shape")
@@ -149,6 +152,9 @@ class Accelerator:
         for index, node in enumerate(batched.model.graph.node):
             if n == 1 or node.op_type in BATCHED_LAYERS:
                 batched.run_node(index, context)
+                continue
+            if node.op_type in NUMPY_LAYERS:
+                context[node.output[0]] = NUMPY_LAYERS[node.op_type](getCustomOp(node), context[node.input[0]])
                 continue
             rows = []
             for i in range(n):
