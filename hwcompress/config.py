@@ -152,6 +152,11 @@ class TrainConfig(StrictModel):
     gamma: float = Field(0.1, gt=0.0, le=1.0, description="'step' schedule: decay factor.")
     seed: int = 0
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
+    device: str = Field(
+        "auto",
+        pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+        description="auto: CUDA when available, else CPU; or cpu, cuda, cuda:N. The network comes back on the CPU.",
+    )
 
 
 class Normalization(StrEnum):

@@ -54,11 +54,19 @@ class ConfigView:
         return f"ConfigView({self._path or 'flow'})"
 
 
-def whole(view: ConfigView | BaseModel) -> Any:
-    """The config model behind ``view``, recorded as read in full (to hand a section to library code)."""
+def whole(view: ConfigView | BaseModel, ignore: tuple[str, ...] = ()) -> Any:
+    """The config model behind ``view``, recorded as read in full (to hand a section to library code).
+
+    Fields named in ``ignore`` are left out of the record: settings of how, not what, is computed (threads,
+    device), whose change should neither rerun the stage nor orphan its checkpoint.
+    """
     if not isinstance(view, ConfigView):
         return view
-    view._reads.add(view._path)
+    if ignore:
+        prefix = f"{view._path}." if view._path else ""
+        view._reads.update(f"{prefix}{name}" for name in type(view._model).model_fields if name not in ignore)
+    else:
+        view._reads.add(view._path)
     return view._model
 
 

@@ -12,6 +12,14 @@ from hwcompress.stages.artifacts import PRUNED_WEIGHTS, PRUNING, TRAINED_WEIGHTS
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext
 
+#: Train settings that say where and how fast, not what: they change no result a stage is keyed on.
+EXECUTION_ONLY = ("threads", "device")
+
+
+def train_config(ctx: StageContext):
+    """The flow's ``train`` section, recorded without its execution-only settings."""
+    return whole(ctx.flow.train, ignore=EXECUTION_ONLY)
+
 
 def flow_data(ctx: StageContext) -> Splits:
     """The flow's dataset with its validation split."""

@@ -20,7 +20,7 @@ from hwcompress.prune.result import PruneSummary
 from hwcompress.stages.artifacts import PRUNED_WEIGHTS, PRUNING, TRAINING
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
-from hwcompress.stages.networks import flow_data, trained_network
+from hwcompress.stages.networks import flow_data, train_config, trained_network
 from hwcompress.train.distill import Distillation
 from hwcompress.train.loop import accuracy, fit
 
@@ -61,7 +61,7 @@ def _fine_tune(
 ) -> None:
     if cfg.finetune_epochs == 0:
         return
-    base = whole(ctx.flow.train)
+    base = train_config(ctx)
     train = base.model_copy(update={"epochs": cfg.finetune_epochs, "lr": cfg.finetune_lr or base.lr / 10, "seed": step})
     distill = Distillation(teacher, cfg.distill.alpha, cfg.distill.temperature) if cfg.distill.enabled else None
     key = ctx.fingerprint(step)

@@ -14,13 +14,13 @@ from hwcompress.sparse.engine import sparsify
 from hwcompress.stages.artifacts import SPARSE_WEIGHTS, SPARSIFIED
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
-from hwcompress.stages.networks import final_network, flow_data
+from hwcompress.stages.networks import final_network, flow_data, train_config
 from hwcompress.train.loop import accuracy, fit
 
 
 def sparsify_stage(ctx: StageContext) -> StageOutput:
     cfg: SparsifyConfig = whole(ctx.flow.sparsify)
-    base = whole(ctx.flow.train)
+    base = train_config(ctx)
     model = final_network(ctx)
     data = flow_data(ctx)
     tunes = iter(range(1_000_000))

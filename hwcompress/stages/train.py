@@ -9,8 +9,8 @@ from hwcompress.models import describe_layers
 from hwcompress.stages.artifacts import TRAINED_WEIGHTS, TRAINING
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
-from hwcompress.stages.networks import flow_data, untrained_network
-from hwcompress.train.loop import accuracy, fit
+from hwcompress.stages.networks import flow_data, train_config, untrained_network
+from hwcompress.train.loop import accuracy, fit, training_device
 from hwcompress.train.result import TrainingResult
 
 CHECKPOINT = "checkpoint.pt"
@@ -18,7 +18,7 @@ CHECKPOINT = "checkpoint.pt"
 
 def train_stage(ctx: StageContext) -> StageOutput:
     data = flow_data(ctx)
-    train = whole(ctx.flow.train)
+    train = train_config(ctx)
     torch.manual_seed(train.seed)
     model = untrained_network(ctx, data.input_shape, data.num_classes)
     ctx.log(
@@ -37,6 +37,7 @@ def train_stage(ctx: StageContext) -> StageOutput:
         val_accuracy=history[-1].val_acc,
         test_accuracy=test_acc,
         history=tuple(history),
+        device=str(training_device(train.device)),
     )
     write_json(ctx.output(TRAINING), result.to_json())
     return StageOutput(
@@ -45,5 +46,6 @@ def train_stage(ctx: StageContext) -> StageOutput:
             "accuracy.torch": test_acc,
             "accuracy.val": result.val_accuracy,
             "seconds_per_epoch": result.seconds_per_epoch,
+            "device": result.device,
         },
     )

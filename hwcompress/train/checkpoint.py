@@ -25,6 +25,8 @@ class Checkpoint:
     torch_rng: torch.Tensor
     shuffle_rng: torch.Tensor
     history: list[dict[str, float]]
+    #: The CUDA generators' states when training ran on a GPU (dropout there draws from them).
+    cuda_rng: list[torch.Tensor] | None = None
 
 
 def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:

@@ -15,6 +15,7 @@ from torch import nn
 
 from hwcompress.config import TrainConfig
 from hwcompress.data import Splits
+from hwcompress.errors import HwcompressError
 from hwcompress.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from hwcompress.train.distill import Distillation
 from hwcompress.train.optim import build_optimizer, build_scheduler
@@ -56,14 +57,27 @@ def set_threads(threads: int | None) -> None:
     torch.set_num_threads(threads or os.cpu_count() or 1)
 
 
+def training_device(name: str) -> torch.device:
+    """``auto``: the first CUDA device when there is one, else the CPU; otherwise the device named."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise HwcompressError(f"train.device is '{name}' but PyTorch sees no CUDA device; use auto or cpu")
+    return device
+
+
 @torch.no_grad()
 def predict(model: nn.Module, images: np.ndarray, batch_size: int = EVAL_BATCH) -> torch.Tensor:
     """Logits of ``model`` in eval mode for uint8 ``images`` (N, C, H, W)."""
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     try:
         pixels = torch.from_numpy(images)
-        return torch.cat([model(pixels[i : i + batch_size]) for i in range(0, len(pixels), batch_size)])
+        return torch.cat(
+            [model(pixels[i : i + batch_size].to(device)).cpu() for i in range(0, len(pixels), batch_size)]
+        )
     finally:
         model.train(was_training)
 
@@ -94,6 +108,10 @@ def fit(
     """
     reporter = reporter or SilentReporter()
     set_threads(cfg.threads)
+    device = training_device(cfg.device)
+    model.to(device)
+    if distillation is not None:
+        distillation.teacher.to(device)
     optimizer = build_optimizer(model.parameters(), cfg)
     scheduler = build_scheduler(optimizer, cfg)
     shuffle = torch.Generator().manual_seed(cfg.seed)
@@ -106,11 +124,13 @@ def fit(
             optimizer.load_state_dict(ckpt.optimizer)
             scheduler.load_state_dict(ckpt.scheduler)
             torch.set_rng_state(ckpt.torch_rng)
+            if ckpt.cuda_rng is not None and device.type == "cuda":
+                torch.cuda.set_rng_state_all(ckpt.cuda_rng)
             shuffle.set_state(ckpt.shuffle_rng)
             history = [EpochStats(**row) for row in ckpt.history]
             start = ckpt.epoch
 
-    images, labels = torch.from_numpy(data.train_x), torch.from_numpy(data.train_y)
+    images, labels = torch.from_numpy(data.train_x).to(device), torch.from_numpy(data.train_y).to(device)
     batches = max(1, -(-len(images) // cfg.batch_size))
     reporter.start(cfg.epochs, batches, start)
     constrain = getattr(model, "constrain_weights_", None)
@@ -156,9 +176,13 @@ def fit(
                 optimizer=optimizer.state_dict(),
                 scheduler=scheduler.state_dict(),
                 torch_rng=torch.get_rng_state(),
+                cuda_rng=torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
                 shuffle_rng=shuffle.get_state(),
                 history=[asdict(row) for row in history],
             ),
         )
         reporter.epoch(stats)
+    model.cpu()
+    if distillation is not None:
+        distillation.teacher.cpu()
     return history

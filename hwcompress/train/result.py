@@ -19,6 +19,7 @@ class TrainingResult:
     val_accuracy: float
     test_accuracy: float
     history: tuple[EpochStats, ...]
+    device: str = "cpu"
 
     @property
     def seconds_per_epoch(self) -> float:

@@ -52,9 +52,9 @@ def test_rerun_skips_a_finished_stage_and_its_manifest_records_what_it_read(flow
     assert again[0].summary == first[0].summary
     manifest = Manifest.read(tmp_path / "runs" / "tiny" / "01-train")
     assert set(manifest.outputs) == {"model.pt", "train.json"}
-    assert {"data", "model", "quant", "train"} <= set(manifest.config)
-    assert "target" not in manifest.config and "board" not in manifest.config
-    assert manifest.config["train"]["epochs"] == 2
+    assert {"data", "model", "quant", "train.epochs", "train.lr"} <= set(manifest.config)
+    assert not {"target", "board", "train.threads", "train.device"} & set(manifest.config)
+    assert manifest.config["train.epochs"] == 2
 
 
 def test_a_damaged_output_makes_the_stage_run_again(flow_in, tmp_path):
@@ -97,6 +97,11 @@ def test_a_change_reruns_the_stages_that_read_it_and_what_follows_from_their_out
     run(flow_in(), "train", "prune")
     # verify.samples is read by the verify stage only: nothing here reruns
     assert ran(run(flow_in(verify={"samples": 10}), "train", "prune")) == {"train": False, "prune": False}
+    # where and how fast training runs is not what it computes: its checkpoint survives a move to another device
+    assert ran(run(flow_in(train={"threads": 1, "device": "cpu"}), "train", "prune")) == {
+        "train": False,
+        "prune": False,
+    }
     # a new learning rate retrains; prune reads the new weights and runs again
     assert ran(run(flow_in(train={"lr": 0.01}), "train", "prune")) == {"train": True, "prune": True}
 

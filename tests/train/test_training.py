@@ -92,3 +92,23 @@ def test_ctrl_c_stops_with_one_line_and_keeps_the_checkpoint(tmp_path, write_flo
     ]
     assert 1 <= load_checkpoint(checkpoint).epoch < 200
     assert not list(checkpoint.parent.glob(".*.tmp")), "no half-written file may be left behind"
+
+
+def test_training_runs_where_the_flow_says_and_a_missing_gpu_is_one_clear_error(tiny_flow, tmp_path):
+    import pytest
+
+    from hwcompress.errors import HwcompressError
+    from hwcompress.train.loop import training_device
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert training_device("auto").type == expected and training_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(HwcompressError, match=r"train\.device is 'cuda:1' but PyTorch sees no CUDA device"):
+            training_device("cuda:1")
+    flow = parse_flow(tiny_flow(train={"epochs": 1, "device": "cpu"}))
+    data = load_splits(flow.data, SearchPath())
+    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
+    fit(model, data, flow.train, tmp_path / "ckpt.pt", "device")
+    assert {p.device.type for p in model.parameters()} == {"cpu"}, "the network comes back on the CPU"
+    with pytest.raises(Exception, match=r"train\.device"):
+        parse_flow(tiny_flow(train={"device": "tpu"}))
