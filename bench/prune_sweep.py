@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from data_root import search_path
 
-from hwcompress.boards import clock_mhz, get_board
+from hwcompress.boards import cycles_per_image, get_board
 from hwcompress.config import FlowConfig, PruneConfig, load_flow
 from hwcompress.data import load_splits
 from hwcompress.fileio import write_json
@@ -148,7 +148,7 @@ def prune_one(
         def fine_tune(model, step):
             fit(model, data, train.model_copy(update={"seed": step}), Path(tmp) / f"ft-{step}.pt", name, None, kd)
 
-        cycles = clock_mhz(get_board(flow.board), flow.target) * 1e6 / flow.target.fps
+        cycles = cycles_per_image(get_board(flow.board), flow.target)
         result = prune_model(_base(flow, data, seed, out), data, cfg, cycles, fine_tune)
     result_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(result.model.state_dict(), result_path.with_suffix(".pt"))

@@ -123,19 +123,26 @@ def run(
     return outcome
 
 
-def measure(flow: str | Path | FlowConfig, *, host: str | None = None, **options: Any) -> Run:
+def measure(
+    flow: str | Path | FlowConfig,
+    *,
+    host: str | None = None,
+    runs_dir: str | Path | None = None,
+    force: Sequence[str] = (),
+    **options: Any,
+) -> Run:
     """``run`` with the measure stage forced: the bundle on the board ``host`` (``user@host[:port]``; default the
     flow's ``deploy.host``), its numbers in ``run.report["measured"]``.
 
     Raises:
         HwcompressError: no board given, or the board cannot be reached or fails (one line).
     """
-    config = load(flow, options.pop("runs_dir", None))
+    config = load(flow, runs_dir)
     if host:
         config = config.model_copy(update={"deploy": config.deploy.model_copy(update={"host": host})})
     if not config.deploy.host:
         raise HwcompressError("no board to measure on: set deploy.host in the flow or give --host USER@HOST[:PORT]")
-    return run(config, force=("measure", *options.pop("force", ())), **options)
+    return run(config, force=("measure", *force), **options)
 
 
 def compile_model(

@@ -92,3 +92,8 @@ def get_board(name_or_path: str) -> Board:
 def clock_mhz(board: Board, target: TargetConfig) -> float:
     """The clock FINN designs for: the flow's ``target.clock_mhz``, else the board's."""
     return target.clock_mhz or board.clock_mhz
+
+
+def cycles_per_image(board: Board, target: TargetConfig) -> float:
+    """The clock cycles one image may take at ``target.fps``: the budget FINN folds each layer for."""
+    return clock_mhz(board, target) * 1e6 / target.fps

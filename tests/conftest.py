@@ -168,6 +168,65 @@ def tiny_design(tmp_path_factory, tiny_flow):
     }
 
 
+def _compiled(model, input_shape, directory: Path, target=None):
+    """``model`` exported to QONNX in ``directory`` and compiled by FINN for PYNQ-Z2 (estimates only)."""
+    from hwcompress.boards import get_board
+    from hwcompress.compile.accelerator import compile_qonnx
+    from hwcompress.config import CompileConfig, TargetConfig
+    from hwcompress.export.qonnx_export import export_qonnx_model
+    from hwcompress.fileio import save_onnx
+    from hwcompress.tools import Toolchain
+
+    save_onnx(export_qonnx_model(model, input_shape), directory / "model.onnx")
+    target = target or TargetConfig()
+    return compile_qonnx(
+        directory / "model.onnx", directory / "out", get_board("pynq-z2"), target, CompileConfig(), Toolchain()
+    )
+
+
+@pytest.fixture(scope="session")
+def binary_design(tmp_path_factory, tiny_flow):
+    """An untrained 64-16-16-10 MLP with binary weights and activations (XNOR-popcount layers), compiled.
+
+    Its batch-norm biases make neurons fire at different points, four of them always on or always off (which
+    FINN's XNOR thresholds reject unless clipped). Returns (model, data, compiled).
+    """
+    import torch
+
+    from hwcompress.config import parse_flow
+    from hwcompress.data import SearchPath, load_splits
+    from hwcompress.models import build_model
+
+    flow = parse_flow(tiny_flow(model={"hidden": [16, 16]}, quant={"weight_bits": 1, "act_bits": 1}))
+    data = load_splits(flow.data, SearchPath())
+    torch.manual_seed(0)
+    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes).eval()
+    with torch.no_grad():
+        for bn in (model.body.bn0, model.body.bn1):
+            bn.bias.uniform_(-3, 3)
+        model.body.bn1.bias[:4] = torch.tensor([50.0, 50.0, -50.0, -50.0])  # always on / always off
+    return model, data, _compiled(model, data.input_shape, tmp_path_factory.mktemp("binary"))
+
+
+@pytest.fixture(scope="session")
+def lenet_design(tmp_path_factory):
+    """An untrained LeNet-5 (batch-norm statistics from 48 random images), compiled for 1,000 fps: sliding
+    windows, pools, MVAUs. Returns (model, images, compiled)."""
+    import torch
+
+    from hwcompress.config import ModelConfig, QuantConfig, TargetConfig
+    from hwcompress.models import build_model
+
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(arch="lenet5"), QuantConfig(), (1, 28, 28), 10)
+    images = np.random.default_rng(0).integers(0, 256, (48, 1, 28, 28), dtype=np.uint8)
+    net.train()
+    with torch.no_grad():
+        net(torch.from_numpy(images))  # batch-norm statistics from data, not the defaults
+    net.eval()
+    return net, images, _compiled(net, (1, 28, 28), tmp_path_factory.mktemp("lenet"), TargetConfig(fps=1000))
+
+
 @pytest.fixture(scope="session")
 def write_tiny_bundle(tiny_design):
     """``write_tiny_bundle(directory)``: the tiny design's deployment bundle in ``directory/deploy``; returns it."""

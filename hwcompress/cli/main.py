@@ -42,21 +42,17 @@ def _environment():
     return Environment(search=search, tools=Toolchain.detect(os.environ))
 
 
-def _run(
-    flow_path: Path, runs_dir: Path | None, until: str | None = None, only=None, force=(), host: str | None = None
-) -> None:
+def _run(flow_path: Path, runs_dir: Path | None, measure: bool = False, **options) -> None:
+    """``api.run`` (or ``api.measure``) on the flow with console progress; the summary even when verification fails."""
     from hwcompress import api
     from hwcompress.cli.console import ConsoleProgress, ConsoleReporter
 
     flow = api.load(flow_path, runs_dir)
     progress = ConsoleProgress(console)
-    action = api.measure if host is not None else api.run
-    extra = {"host": host or None} if host is not None else {"until": until, "only": only}
     try:
-        outcome = action(
+        outcome = (api.measure if measure else api.run)(
             flow,
-            **extra,
-            force=force,
+            **options,
             environment=_environment(),
             reporter=ConsoleReporter(console),
             progress=progress,
@@ -145,7 +141,7 @@ def measure(flow: Path, host: str, runs_dir: Path | None) -> None:
     `measured` (accuracy, mismatches against golden, fps per batch, latency) to report.json and report.md.
     Host keys are checked against known_hosts; an unknown key is an error that says how to trust it.
     """
-    _run(flow, runs_dir, host=host)
+    _run(flow, runs_dir, measure=True, host=host or None)
 
 
 @cli.command("compile")

@@ -12,7 +12,8 @@ from .reference import ReferenceModel
 from .settings import Settings
 
 MANIFEST = "manifest.json"
-#: The host ops that end the graph (the logits' scalar normalization), applied as FINN's graph computes them.
+#: The host ops that end the graph (the logits' scalar normalization), applied as FINN's graph computes them
+#: (as ``compile/steps.py`` does on the host: the board cannot import it).
 TAIL_OPS = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.divide}
 
 

@@ -80,7 +80,10 @@ def _thresholding(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarr
 
 
 def _sliding_windows(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
-    """Im2col on NHWC: each output pixel's window, in (kernel row, kernel column, channel) order."""
+    """Im2col on NHWC: each output pixel's window, in (kernel row, kernel column, channel) order.
+
+    The host's ``verify/batched_layers.py`` cuts the same windows from FINN's node attributes.
+    """
     (kh, kw), (sh, sw), (dh, dw) = layer["kernel"], layer["stride"], layer["dilation"]
     oh, ow = layer["out_dim"]
     patches = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import shutil
 
-from hwcompress.boards import get_board
+from hwcompress.boards import clock_mhz, get_board
 from hwcompress.config import BitfileMode
 from hwcompress.fileio import replace_directory, write_bytes
 from hwcompress.package.bundle import archive, write_bundle
@@ -45,7 +45,7 @@ def package_stage(ctx: StageContext) -> StageOutput:
         data.test_y[:count],
         golden[:count],
         description,
-        target.clock_mhz or board.clock_mhz,
+        clock_mhz(board, target),
     )
     if ctx.flow.package.archive:
         archive(bundle, ctx.output(BUNDLE_ARCHIVE))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from hwcompress.boards import clock_mhz, get_board
+from hwcompress.boards import cycles_per_image, get_board
 from hwcompress.compile.accelerator import compile_qonnx
 from hwcompress.compile.steps import plan_steps
 from hwcompress.config import Allocation, BitfileMode, DataConfig
@@ -44,7 +44,7 @@ def preflight_stage(ctx: StageContext) -> StageOutput:
             return StageOutput(artifacts=(), summary={"preflight": "skipped (global pruning)"})
         groups = sequential_groups(model)
         sizes = {group.name: torch.zeros(group.channels) for group in groups}
-        cycles = clock_mhz(board, target) * 1e6 / target.fps
+        cycles = cycles_per_image(board, target)
         counts, _ = channel_counts_for(model, data.input_shape, sizes, prune.rate, prune, cycles)
         model = prune_channels(model, groups, {name: torch.arange(count) for name, count in counts.items()})
     save_onnx(export_qonnx_model(model.eval(), data.input_shape), ctx.stage_dir / UNTRAINED_MODEL)

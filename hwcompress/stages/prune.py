@@ -11,7 +11,7 @@ import copy
 
 from torch import nn
 
-from hwcompress.boards import clock_mhz, get_board
+from hwcompress.boards import cycles_per_image, get_board
 from hwcompress.config import PruneConfig
 from hwcompress.data import Splits
 from hwcompress.fileio import write_json, write_torch
@@ -35,7 +35,7 @@ def prune_stage(ctx: StageContext) -> StageOutput:
     cycles = None
     if cfg.granularity == "auto":
         target = whole(ctx.flow.target)
-        cycles = clock_mhz(get_board(ctx.flow.board), target) * 1e6 / target.fps
+        cycles = cycles_per_image(get_board(ctx.flow.board), target)
 
     def fine_tune(model: nn.Module, step: int) -> None:
         _fine_tune(ctx, cfg, model, teacher, data, step)

@@ -60,31 +60,14 @@ def test_step_choice_lives_in_one_place_and_says_what_is_missing():
         plan_steps(BitfileMode.ALWAYS, Toolchain())
 
 
-def test_binary_network_with_always_on_and_always_off_neurons_compiles_bit_exactly(tmp_path, tiny_flow):
+def test_binary_network_with_always_on_and_always_off_neurons_compiles_bit_exactly(binary_design):
     """FINN rejects negative XNOR thresholds; hwcompress clips them without changing any output."""
     import numpy as np
-    import torch
 
-    from hwcompress.boards import get_board
-    from hwcompress.compile.accelerator import compile_qonnx
-    from hwcompress.config import parse_flow
-    from hwcompress.data import SearchPath, load_splits
-    from hwcompress.export.qonnx_export import export_qonnx_model
-    from hwcompress.fileio import save_onnx
-    from hwcompress.models import build_model
     from hwcompress.train import predict
     from hwcompress.verify.accelerator import verify_compiled
 
-    flow = parse_flow(tiny_flow(model={"hidden": [16, 16]}, quant={"weight_bits": 1, "act_bits": 1}))
-    data = load_splits(flow.data, SearchPath())
-    torch.manual_seed(0)
-    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes).eval()
-    with torch.no_grad():
-        model.body.bn1.bias[:4] = torch.tensor([50.0, 50.0, -50.0, -50.0])  # always on / always off
-    save_onnx(export_qonnx_model(model, data.input_shape), tmp_path / "model.onnx")
-    compiled = compile_qonnx(
-        tmp_path / "model.onnx", tmp_path / "out", get_board("pynq-z2"), flow.target, flow.compile, Toolchain()
-    )
+    model, data, compiled = binary_design
     images = data.test_x[:100]
     result = verify_compiled(compiled.directory, images, predict(model, images).numpy())
     assert result.mismatches == 0

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from hwcompress.driver.reference import ReferenceModel
 from hwcompress.package.reference import reference_model
@@ -23,27 +22,8 @@ def test_reference_model_of_a_thresholded_mlp_equals_finns_execution(tiny_design
     assert [layer["op"] for layer in description["layers"]] == ["Reshape", "MVAU", "MVAU"]
 
 
-def test_reference_model_of_a_binary_xnor_network_equals_finns_execution(tmp_path, tiny_flow):
-    from hwcompress.boards import get_board
-    from hwcompress.compile.accelerator import compile_qonnx
-    from hwcompress.config import parse_flow
-    from hwcompress.data import SearchPath, load_splits
-    from hwcompress.export.qonnx_export import export_qonnx_model
-    from hwcompress.fileio import save_onnx
-    from hwcompress.models import build_model
-    from hwcompress.tools import Toolchain
-
-    flow = parse_flow(tiny_flow(model={"hidden": [16, 16]}, quant={"weight_bits": 1, "act_bits": 1}))
-    data = load_splits(flow.data, SearchPath())
-    torch.manual_seed(0)
-    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes).eval()
-    with torch.no_grad():
-        for bn in (model.body.bn0, model.body.bn1):
-            bn.bias.uniform_(-3, 3)  # neurons that fire at different points
-    save_onnx(export_qonnx_model(model, data.input_shape), tmp_path / "model.onnx")
-    compiled = compile_qonnx(
-        tmp_path / "model.onnx", tmp_path / "out", get_board("pynq-z2"), flow.target, flow.compile, Toolchain()
-    )
+def test_reference_model_of_a_binary_xnor_network_equals_finns_execution(binary_design):
+    _, data, compiled = binary_design
     description = check_against_finn(compiled.directory, data.test_x)
     assert any(layer["op"] == "MVAU" and layer["xnor"] for layer in description["layers"])
 
@@ -73,35 +53,11 @@ def test_settings_describe_the_streams_the_reference_model_reads_and_writes(tiny
     np.testing.assert_array_equal(settings.input.from_buffer(buffer), images)
 
 
-@pytest.fixture(scope="module")
-def lenet_design(tmp_path_factory):
-    """An untrained LeNet-5 (batch-norm statistics from random images), compiled: sliding windows, pools, MVAUs."""
-    from hwcompress.boards import get_board
-    from hwcompress.compile.accelerator import compile_qonnx
-    from hwcompress.config import CompileConfig, ModelConfig, QuantConfig, TargetConfig
-    from hwcompress.export.qonnx_export import export_qonnx_model
-    from hwcompress.fileio import save_onnx
-    from hwcompress.models import build_model
-    from hwcompress.tools import Toolchain
-
-    root = tmp_path_factory.mktemp("lenet")
-    torch.manual_seed(0)
-    net = build_model(ModelConfig(arch="lenet5"), QuantConfig(), (1, 28, 28), 10)
-    images = np.random.default_rng(0).integers(0, 256, (24, 1, 28, 28), dtype=np.uint8)
-    net.train()
-    with torch.no_grad():
-        net(torch.from_numpy(images))
-    net.eval()
-    save_onnx(export_qonnx_model(net, (1, 28, 28)), root / "lenet.onnx")
-    config = (TargetConfig(fps=1000), CompileConfig(), Toolchain())
-    compiled = compile_qonnx(root / "lenet.onnx", root / "out", get_board("pynq-z2"), *config)
-    return compiled, images
-
-
 def test_reference_model_of_lenet5_equals_finns_execution(lenet_design):
     from hwcompress.package.reference import accelerator_inputs
 
-    compiled, images = lenet_design
+    _, images, compiled = lenet_design
+    images = images[:24]
     directory = compiled.directory
     description, arrays = reference_model(directory / "accelerator.onnx")
     assert description["unsupported"] == []
@@ -120,7 +76,8 @@ def test_a_lenet5_bundle_validates_on_the_simulated_board(lenet_design, tmp_path
     from hwcompress.package.bundle import write_bundle
     from hwcompress.package.reference import accelerator_inputs
 
-    compiled, images = lenet_design
+    _, images, compiled = lenet_design
+    images = images[:24]
     directory = compiled.directory
     golden = Accelerator.load(directory / "parent.onnx", directory / "accelerator.onnx").execute(images)
     labels = golden.argmax(axis=1)
