@@ -47,6 +47,9 @@ class DataConfig(StrictModel):
     download: bool = Field(True, description="Download when not found locally and the network allows.")
     train_limit: int | None = Field(None, ge=1, description="Use at most this many training images.")
     test_limit: int | None = Field(None, ge=1, description="Use at most this many test images.")
+    pad_to: int | None = Field(
+        None, ge=1, description="Pad images with zeros, centred, to this height and width (e.g. 32 for CNV on 28x28)."
+    )
 
 
 class Arch(StrEnum):
@@ -56,6 +59,8 @@ class Arch(StrEnum):
     LFC = "lfc"
     LENET_300_100 = "lenet-300-100"
     LENET5 = "lenet5"
+    CNV = "cnv"
+    MOBILENET = "mobilenet"
 
 
 #: Preset MLPs: FINN's reference MLPs (brevitas bnn_pynq) and LeNet-300-100 (LeCun et al. 1998).
@@ -66,10 +71,46 @@ PRESET_HIDDEN: dict[Arch, tuple[int, ...]] = {
     Arch.LENET_300_100: (300, 100),
 }
 
+
+class ConvSpec(typing.NamedTuple):
+    """One valid (unpadded) convolution: output channels, kernel size, whether a 2x2 max-pool follows, whether
+    it is depthwise (one filter per channel: output channels = input channels)."""
+
+    channels: int
+    kernel: int
+    pool: bool
+    depthwise: bool = False
+
+
+def _separable(channels: int, out: int, pool: bool) -> tuple[ConvSpec, ConvSpec]:
+    """A MobileNet block: depthwise 3x3 on ``channels``, then pointwise 1x1 to ``out`` (pooled if ``pool``)."""
+    return ConvSpec(channels, 3, False, depthwise=True), ConvSpec(out, 1, pool)
+
+
+#: The zoo's convolutional presets: their convolutions and fully connected widths.
 #: LeNet-5 as in Caffe and the Deep Compression paper: conv 20 and 50 (5x5, each followed by 2x2 max-pool),
-#: then fully connected 500 and the classifier.
-LENET5_CONV = (20, 50)
-LENET5_FC = (500,)
+#: then fully connected 500. CNV, FINN's CIFAR-10 network (brevitas bnn_pynq): 3x3 convolutions 64, 64, 128,
+#: 128, 256, 256 with a max-pool after the second and the fourth, then fully connected 512 and 512.
+#: MobileNet: a MobileNet-v1-style network for 28x28 and 32x32 images: a 3x3 stem of 32, then depthwise-separable
+#: blocks to 64 (pooled), 128 (pooled) and 256, then the classifier (valid convolutions, max-pools for strides).
+CONV_PRESETS: dict[Arch, tuple[tuple[ConvSpec, ...], tuple[int, ...]]] = {
+    Arch.LENET5: ((ConvSpec(20, 5, True), ConvSpec(50, 5, True)), (500,)),
+    Arch.CNV: (
+        (
+            ConvSpec(64, 3, False),
+            ConvSpec(64, 3, True),
+            ConvSpec(128, 3, False),
+            ConvSpec(128, 3, True),
+            ConvSpec(256, 3, False),
+            ConvSpec(256, 3, False),
+        ),
+        (512, 512),
+    ),
+    Arch.MOBILENET: (
+        (ConvSpec(32, 3, False), *_separable(32, 64, True), *_separable(64, 128, True), *_separable(128, 256, False)),
+        (),
+    ),
+}
 
 
 class ModelConfig(StrictModel):
@@ -78,6 +119,9 @@ class ModelConfig(StrictModel):
         None, description="Hidden widths of an 'mlp'; fixed by the presets tfc/sfc/lfc."
     )
     dropout: float = Field(0.2, ge=0.0, lt=1.0, description="Dropout after the input and each hidden layer.")
+    width: float = Field(
+        1.0, gt=0.0, le=8.0, description="Width multiplier of every layer but the classifier (rounded, at least 1)."
+    )
 
     @model_validator(mode="after")
     def _hidden_matches_arch(self) -> ModelConfig:
@@ -88,17 +132,28 @@ class ModelConfig(StrictModel):
             raise ValueError(f"arch '{self.arch}' fixes {fixed}; use arch 'mlp' for other widths")
         return self
 
+    def _scaled(self, width: int) -> int:
+        return max(1, round(width * self.width))
+
     @property
     def hidden_widths(self) -> tuple[int, ...]:
-        """The hidden fully connected widths, from the preset or from ``hidden``."""
-        if self.arch is Arch.LENET5:
-            return LENET5_FC
-        return PRESET_HIDDEN.get(self.arch) or tuple(self.hidden or ())
+        """The hidden fully connected widths, from the preset or from ``hidden``, times ``width``."""
+        if self.arch in CONV_PRESETS:
+            widths = CONV_PRESETS[self.arch][1]
+        else:
+            widths = PRESET_HIDDEN.get(self.arch) or tuple(self.hidden or ())
+        return tuple(map(self._scaled, widths))
+
+    @property
+    def convs(self) -> tuple[ConvSpec, ...]:
+        """The convolutions, channels times ``width`` (none for an MLP)."""
+        convs = CONV_PRESETS[self.arch][0] if self.arch in CONV_PRESETS else ()
+        return tuple(spec._replace(channels=self._scaled(spec.channels)) for spec in convs)
 
     @property
     def conv_channels(self) -> tuple[int, ...]:
         """Output channels of the convolutions (none for an MLP)."""
-        return LENET5_CONV if self.arch is Arch.LENET5 else ()
+        return tuple(spec.channels for spec in self.convs)
 
     @property
     def layer_names(self) -> list[str]:

@@ -208,23 +208,49 @@ def binary_design(tmp_path_factory, tiny_flow):
     return model, data, _compiled(model, data.input_shape, tmp_path_factory.mktemp("binary"))
 
 
-@pytest.fixture(scope="session")
-def lenet_design(tmp_path_factory):
-    """An untrained LeNet-5 (batch-norm statistics from 48 random images), compiled for 1,000 fps: sliding
-    windows, pools, MVAUs. Returns (model, images, compiled)."""
+def _calibrated_convnet(model, quant, shape, images=48):
+    """An untrained zoo network whose batch-norm statistics come from random images; returns (net, images)."""
     import torch
 
-    from hwcompress.config import ModelConfig, QuantConfig, TargetConfig
     from hwcompress.models import build_model
 
     torch.manual_seed(0)
-    net = build_model(ModelConfig(arch="lenet5"), QuantConfig(), (1, 28, 28), 10)
-    images = np.random.default_rng(0).integers(0, 256, (48, 1, 28, 28), dtype=np.uint8)
+    net = build_model(model, quant, shape, 10)
+    batch = np.random.default_rng(0).integers(0, 256, (images, *shape), dtype=np.uint8)
     net.train()
     with torch.no_grad():
-        net(torch.from_numpy(images))  # batch-norm statistics from data, not the defaults
-    net.eval()
-    return net, images, _compiled(net, (1, 28, 28), tmp_path_factory.mktemp("lenet"), TargetConfig(fps=1000))
+        net(torch.from_numpy(batch))  # batch-norm statistics from data, not the defaults
+    return net.eval(), batch
+
+
+@pytest.fixture(scope="session")
+def compiled_convnet(tmp_path_factory):
+    """``compiled_convnet(model, quant, shape)``: a calibrated untrained network compiled for 1,000 fps.
+    Returns (net, images, compiled)."""
+    from hwcompress.config import TargetConfig
+
+    def compile_it(model, quant, shape):
+        net, images = _calibrated_convnet(model, quant, shape)
+        directory = tmp_path_factory.mktemp(model.arch.value)
+        return net, images, _compiled(net, shape, directory, TargetConfig(fps=1000))
+
+    return compile_it
+
+
+@pytest.fixture(scope="session")
+def lenet_design(compiled_convnet):
+    """An untrained LeNet-5, compiled for 1,000 fps: sliding windows, pools, MVAUs. Returns (net, images, compiled)."""
+    from hwcompress.config import ModelConfig, QuantConfig
+
+    return compiled_convnet(ModelConfig(arch="lenet5"), QuantConfig(), (1, 28, 28))
+
+
+@pytest.fixture(scope="session")
+def mobilenet_design(compiled_convnet):
+    """A MobileNet at 1/8 width on 28x28 images, compiled: depthwise convolutions as VVAUs, pointwise as MVAUs."""
+    from hwcompress.config import ModelConfig, QuantConfig
+
+    return compiled_convnet(ModelConfig(arch="mobilenet", width=0.125), QuantConfig(), (1, 28, 28))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,30 @@ class Splits:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+
+def pad_images(images: np.ndarray, size: int) -> np.ndarray:
+    """``images`` (N, C, H, W) centred in zeros of ``size`` x ``size`` (the extra pixel, if odd, at the end).
+
+    Raises:
+        DatasetError: an image is larger than ``size``.
+    """
+    height, width = images.shape[2:]
+    if height > size or width > size:
+        raise DatasetError(f"data.pad_to is {size} but the images are {height}x{width}; raise it or remove it")
+    top, left = (size - height) // 2, (size - width) // 2
+    pad = ((0, 0), (0, 0), (top, size - height - top), (left, size - width - left))
+    return np.pad(images, pad)
+
+
+def padded(data: Splits, size: int) -> Splits:
+    """``data`` with every image padded to ``size`` x ``size``."""
+    return dataclasses.replace(
+        data,
+        train_x=pad_images(data.train_x, size),
+        val_x=pad_images(data.val_x, size),
+        test_x=pad_images(data.test_x, size),
+    )
 
 
 def split(

@@ -75,6 +75,21 @@ def _mvau(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
     return _threshold(result, model.arrays[layer["thresholds"]], layer["out_scale"], layer["out_bias"])
 
 
+def _vvau(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
+    """Depthwise convolution: each channel's window times its own filter (``verify/batched_layers.py`` on the host)."""
+    weights = model.arrays[layer["weights"]].astype(np.int64)  # (channels, kernel positions)
+    channels, positions = weights.shape
+    pe = layer["pe"]
+    windows = x.reshape(*x.shape[:-1], channels // pe, positions, pe).swapaxes(-3, -2)
+    filters = weights.T.reshape(positions, channels // pe, pe)
+    result = (windows * filters).sum(axis=-3).reshape(*x.shape[:-1], channels)
+    if layer["bipolar_operands"]:
+        result = (result + positions) // 2
+    if layer["thresholds"] is None:
+        return result
+    return _threshold(result, model.arrays[layer["thresholds"]], layer["out_scale"], layer["out_bias"])
+
+
 def _thresholding(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
     return _threshold(x, model.arrays[layer["thresholds"]], layer["out_scale"], layer["out_bias"])
 
@@ -113,6 +128,7 @@ LAYERS = {
     "FMPadding": _padding,
     "Reshape": _reshape,
     "MVAU": _mvau,
+    "VVAU": _vvau,
     "Thresholding": _thresholding,
     "StreamingDataWidthConverter": _identity,
     "StreamingFIFO": _identity,

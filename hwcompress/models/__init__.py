@@ -19,7 +19,7 @@ from torch import nn
 
 from hwcompress.config import Arch, ModelConfig, QuantConfig
 from hwcompress.errors import ConfigError
-from hwcompress.models.lenet import QuantLeNet5
+from hwcompress.models.convnet import QuantConvNet
 from hwcompress.models.mlp import QuantMLP
 
 
@@ -62,12 +62,12 @@ def _build_mlp(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, .
     )
 
 
-def _build_lenet5(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+def _build_convnet(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     plan = layer_plan(model, quant)
-    return QuantLeNet5(
+    return QuantConvNet(
         input_shape,
         num_classes,
-        conv_channels=model.conv_channels,
+        convs=model.convs,
         fc_widths=model.hidden_widths,
         weight_bits=[layer.weight_bits for layer in plan],
         act_bits=[layer.act_bits for layer in plan[:-1]],  # type: ignore[misc]
@@ -81,7 +81,9 @@ BUILDERS: dict[Arch, Callable[[ModelConfig, QuantConfig, tuple[int, ...], int], 
     Arch.SFC: _build_mlp,
     Arch.LFC: _build_mlp,
     Arch.LENET_300_100: _build_mlp,
-    Arch.LENET5: _build_lenet5,
+    Arch.LENET5: _build_convnet,
+    Arch.CNV: _build_convnet,
+    Arch.MOBILENET: _build_convnet,
 }
 
 

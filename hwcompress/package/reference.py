@@ -49,6 +49,29 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
             arrays[f"{index}_weights"] = model.get_initializer(node.input[1]).astype(np.int64)
             if thresholds:
                 arrays[thresholds] = model.get_initializer(node.input[2]).astype(np.float32)
+        elif node.op_type == "VVAU":
+            thresholds = None if op.get_nodeattr("noActivation") else f"{index}_thresholds"
+            bipolar_out = op.get_nodeattr("outputDataType") == "BIPOLAR"
+            producer = model.find_producer(node.input[0])
+            from_windows = producer is not None and producer.op_type == "ConvolutionInputGenerator"
+            layers.append(
+                {
+                    "op": "VVAU",
+                    "name": node.name,
+                    "weights": f"{index}_weights",
+                    "thresholds": thresholds,
+                    "pe": op.get_nodeattr("Channels") if from_windows else op.get_nodeattr("PE"),
+                    "bipolar_operands": op.get_nodeattr("inputDataType")
+                    == op.get_nodeattr("weightDataType")
+                    == "BIPOLAR",
+                    "out_scale": 2 if bipolar_out else 1,
+                    "out_bias": -1 if bipolar_out else op.get_nodeattr("ActVal"),
+                }
+            )
+            weights = model.get_initializer(node.input[1])
+            arrays[f"{index}_weights"] = weights.reshape(len(weights), -1).astype(np.int64)
+            if thresholds:
+                arrays[thresholds] = model.get_initializer(node.input[2]).astype(np.float32)
         elif node.op_type == "Thresholding":
             bipolar_out = op.get_nodeattr("outputDataType") == "BIPOLAR"
             layers.append(

@@ -58,7 +58,7 @@ def folding_granularity(
     granularity = {}
     for group in groups:
         need = 1
-        for producer in group.producers:
+        for producer in group.outputs:
             need = max(need, _pe_needed(pruned[producer.module], cycles_per_image))
         for consumer in group.consumers:
             simd = _simd_needed(pruned[consumer.module], cycles_per_image)
@@ -111,7 +111,7 @@ def finn_folding(layer: MatrixLayer, cycles_per_image: float) -> tuple[int, int]
 def _compute_units(layers, groups, counts, group: ChannelGroup, cycles_per_image: float) -> int:
     """PE x SIMD, summed over the layers on both sides of ``group``, with ``counts`` kept."""
     pruned = _shrink(layers, groups, counts)
-    modules = [layer.module for layer in (*group.producers, *group.consumers)]
+    modules = [layer.module for layer in (*group.outputs, *group.consumers)]
     return sum(math.prod(finn_folding(pruned[module], cycles_per_image)) for module in modules)
 
 
@@ -124,7 +124,7 @@ def _shrink(layers, groups, counts) -> dict[str, MatrixLayer]:
     shrunk = dict(layers)
     for group in groups:
         kept = counts[group.name] / group.channels
-        for producer in group.producers:
+        for producer in group.outputs:
             layer = shrunk[producer.module]
             shrunk[producer.module] = MatrixLayer(
                 layer.module, layer.fan_in, round(layer.outputs * kept), layer.pixels, layer.weight_bits

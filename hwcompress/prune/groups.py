@@ -33,7 +33,11 @@ class Slice:
 
 @dataclass(frozen=True)
 class ChannelGroup:
-    """Channels that live or die together."""
+    """Channels that live or die together.
+
+    ``depthwise`` convolutions sit between the producers and the consumers: one filter per channel, so a
+    removed channel takes its filter (input and output) with it.
+    """
 
     name: str
     channels: int
@@ -41,10 +45,16 @@ class ChannelGroup:
     norms: tuple[str, ...]
     consumers: tuple[Slice, ...]
     activations: tuple[str, ...] = ()
+    depthwise: tuple[str, ...] = ()
 
     @property
     def producer(self) -> str:
         return self.producers[0].module
+
+    @property
+    def outputs(self) -> tuple[Slice, ...]:
+        """Every layer whose outputs are these channels: the producers and the depthwise convolutions."""
+        return self.producers + tuple(Slice(name, 0) for name in self.depthwise)
 
     @property
     def observed(self) -> str:
@@ -52,12 +62,18 @@ class ChannelGroup:
         return (self.activations or self.norms or (self.producer,))[0]
 
 
-def sequential_groups(model: nn.Module) -> list[ChannelGroup]:
-    """Groups of a chain of compute layers (the zoo's MLPs and LeNet-5): one per layer but the last.
+def is_depthwise(module: nn.Module) -> bool:
+    """A convolution with one filter per input channel."""
+    return isinstance(module, QuantConv2d) and module.groups > 1 and module.groups == module.in_channels
 
-    Each layer's output channels couple with the batch norm between it and the next compute layer and with
-    that layer's inputs; a convolution followed by a linear layer (a flatten between them, NCHW order) gives
-    each channel H x W consecutive inputs.
+
+def sequential_groups(model: nn.Module) -> list[ChannelGroup]:
+    """Groups of a chain of compute layers (the zoo's MLPs and CNNs): one per layer but the last and the
+    depthwise ones.
+
+    Each layer's output channels couple with the batch norms and activations up to the next compute layer that
+    is not depthwise, with the depthwise convolutions on the way, and with that layer's inputs; a convolution
+    followed by a linear layer (a flatten between them, NCHW order) gives each channel H x W consecutive inputs.
     """
     order = [
         (name, module)
@@ -65,12 +81,14 @@ def sequential_groups(model: nn.Module) -> list[ChannelGroup]:
         if isinstance(module, (*COMPUTE_LAYERS, *NORMS, QuantIdentity))
     ]
     compute = [i for i, (_, module) in enumerate(order) if isinstance(module, COMPUTE_LAYERS)]
+    dense = [i for i in compute if not is_depthwise(order[i][1])]
     groups = []
-    for here, there in pairwise(compute):
+    for here, there in pairwise(dense):
         name, module = order[here]
         next_name, next_module = order[there]
         channels = module.out_channels if isinstance(module, QuantConv2d) else module.out_features
         between = order[here + 1 : there]
+        depthwise = tuple(n for n, m in between if isinstance(m, COMPUTE_LAYERS))
         norms = tuple(n for n, m in between if isinstance(m, NORMS) and m.num_features == channels)
         activations = tuple(n for n, m in between if isinstance(m, QuantIdentity))
         inputs = next_module.in_channels if isinstance(next_module, QuantConv2d) else next_module.in_features
@@ -84,6 +102,7 @@ def sequential_groups(model: nn.Module) -> list[ChannelGroup]:
                 norms=norms,
                 consumers=(Slice(next_name, 1, inputs // channels),),
                 activations=activations,
+                depthwise=depthwise,
             )
         )
     return groups

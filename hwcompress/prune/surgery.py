@@ -1,4 +1,5 @@
-"""Physical channel removal from Brevitas layers: weights, biases, batch norms, the consumers' inputs.
+"""Physical channel removal from Brevitas layers: weights, biases, batch norms, depthwise filters, the consumers'
+inputs.
 
 Quantizer configurations stay as they are (the zoo's quantizers are per tensor, so no scale changes shape).
 """
@@ -11,7 +12,7 @@ import torch
 from brevitas.nn import QuantConv2d
 from torch import nn
 
-from hwcompress.prune.groups import ChannelGroup
+from hwcompress.prune.groups import ChannelGroup, is_depthwise
 
 
 def prune_channels(model: nn.Module, groups: list[ChannelGroup], keep: dict[str, torch.Tensor]) -> nn.Module:
@@ -24,7 +25,7 @@ def prune_channels(model: nn.Module, groups: list[ChannelGroup], keep: dict[str,
         index = torch.as_tensor(keep[group.name], dtype=torch.long).sort().values
         if len(index) == 0 or index[-1] >= group.channels:
             raise ValueError(f"{group.name}: channels to keep must be within 0..{group.channels - 1}, at least one")
-        for part in group.producers:
+        for part in group.outputs:
             _slice(modules[part.module], 0, index)
         for name in group.norms:
             _slice_norm(modules[name], index)
@@ -39,7 +40,9 @@ def _slice(module: nn.Module, dim: int, index: torch.Tensor) -> None:
     if dim == 0 and getattr(module, "bias", None) is not None:
         module.bias = nn.Parameter(module.bias.data[index].clone())
     size = len(index)
-    if isinstance(module, QuantConv2d):
+    if is_depthwise(module):
+        module.in_channels = module.out_channels = module.groups = size
+    elif isinstance(module, QuantConv2d):
         if dim == 0:
             module.out_channels = size
         else:

@@ -4,8 +4,8 @@ FINN's ``execute_onnx`` runs one sample at a time: the HW-layer graph fixes batc
 in node attributes (``numInputVectors``, ``out_shape``, ``BatchSize``...). ``with_batch`` rewrites a copy of
 the graph for a batch of N. The executor walks the graph node by node with qonnx's ``execute_node``: layers
 whose Python model is known to handle a batch run once on all N samples; FINN's ConvolutionInputGenerator
-(whose qonnx Im2Col assumes batch 1) runs as a batched numpy equivalent (``batched_layers``); any other layer
-runs sample by sample. qonnx's per-node
+(whose qonnx Im2Col assumes batch 1) and VVAU run as batched numpy equivalents (``batched_layers``); any other
+layer runs sample by sample. qonnx's per-node
 "sanitizing" lives in ``execute_onnx`` and so is skipped: outputs are compared exactly with a reference anyway.
 """
 
@@ -154,7 +154,8 @@ class Accelerator:
                 batched.run_node(index, context)
                 continue
             if node.op_type in NUMPY_LAYERS:
-                context[node.output[0]] = NUMPY_LAYERS[node.op_type](getCustomOp(node), context[node.input[0]])
+                inputs = [context[name] for name in node.input]
+                context[node.output[0]] = NUMPY_LAYERS[node.op_type](getCustomOp(node), batched.model, *inputs)
                 continue
             rows = []
             for i in range(n):

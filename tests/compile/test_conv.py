@@ -1,24 +1,49 @@
-"""The convolutional path: LeNet-5 through export, FINN (sliding windows, MVAUs, pools) and verification."""
+"""The convolutional path: LeNet-5, CNV and MobileNet through export, FINN and verification."""
 
 import numpy as np
+import pytest
 
+from hwcompress.config import ModelConfig, QuantConfig
 from hwcompress.hw.cost import layer_costs, totals
 from hwcompress.train import predict
 from hwcompress.verify.accelerator import verify_compiled
 from hwcompress.verify.dataflow_exec import Accelerator
 
 
+def _kinds(compiled):
+    return [layer.op_type.rsplit("_", 1)[0] for layer in compiled.estimate.layers]
+
+
+def _assert_bit_exact(net, images, compiled):
+    accelerator = Accelerator.load(compiled.directory / "parent.onnx", compiled.directory / "accelerator.onnx")
+    np.testing.assert_array_equal(accelerator.execute(images, chunk=20), accelerator.execute_per_sample(images))
+    assert verify_compiled(compiled.directory, images, predict(net, images).numpy()).mismatches == 0
+
+
 def test_lenet5_compiles_to_sliding_windows_mvaus_and_pools(lenet_design):
     _, _, compiled = lenet_design
-    kinds = [layer.op_type.split("_")[0] for layer in compiled.estimate.layers]
+    kinds = _kinds(compiled)
     assert kinds.count("ConvolutionInputGenerator") >= 2 and kinds.count("Pool") == 2 and kinds.count("MVAU") == 4
 
 
 def test_lenet5_batched_execution_equals_finn_per_sample_and_pytorch(lenet_design):
-    net, images, compiled = lenet_design
-    accelerator = Accelerator.load(compiled.directory / "parent.onnx", compiled.directory / "accelerator.onnx")
-    np.testing.assert_array_equal(accelerator.execute(images, chunk=20), accelerator.execute_per_sample(images))
-    assert verify_compiled(compiled.directory, images, predict(net, images).numpy()).mismatches == 0
+    _assert_bit_exact(*lenet_design)
+
+
+@pytest.mark.parametrize(("weight_bits", "act_bits"), [(1, 1), (1, 2), (2, 2)])
+def test_small_cnv_compiles_and_verifies_bit_exactly(compiled_convnet, weight_bits, act_bits):
+    quant = QuantConfig(weight_bits=weight_bits, act_bits=act_bits)
+    net, images, compiled = compiled_convnet(ModelConfig(arch="cnv", width=1 / 16), quant, (3, 32, 32))
+    assert _kinds(compiled).count("MVAU") == 9 and _kinds(compiled).count("Pool") == 2
+    _assert_bit_exact(net, images[:16], compiled)
+
+
+def test_mobilenet_depthwise_convolutions_become_vvaus_and_verify_bit_exactly(mobilenet_design):
+    net, images, compiled = mobilenet_design
+    kinds = _kinds(compiled)
+    assert kinds.count("VVAU") == 3, "one per depthwise convolution"
+    assert kinds.count("MVAU") == 5, "the stem, three pointwise convolutions, the classifier"
+    _assert_bit_exact(net, images, compiled)
 
 
 def test_conv_cost_model_agrees_with_finn(lenet_design):
@@ -28,3 +53,11 @@ def test_conv_cost_model_agrees_with_finn(lenet_design):
     counts = compiled.estimate.op_counts
     assert sum(v for k, v in counts.items() if k.startswith("op_mac_")) == totals(costs)["macs"]
     assert sum(v for k, v in counts.items() if k.startswith("param_weight_")) == totals(costs)["params"]
+
+
+def test_depthwise_cost_model_agrees_with_finn(mobilenet_design):
+    net, images, compiled = mobilenet_design
+    costs = totals(layer_costs(net, images.shape[1:]))
+    counts = compiled.estimate.op_counts
+    assert sum(v for k, v in counts.items() if k.startswith("op_mac_")) == costs["macs"]
+    assert sum(v for k, v in counts.items() if k.startswith("param_weight_")) == costs["params"]

@@ -124,3 +124,14 @@ def test_real_mnist_has_the_standard_counts(mnist_dir):
     data = load_dataset(DataConfig(name="mnist", path=mnist_dir, download=False), NOWHERE)
     assert (len(data.train_x), len(data.test_x)) == (60_000, 10_000)
     assert data.input_shape == (1, 28, 28) and set(np.unique(data.test_y)) == set(range(10))
+
+
+def test_pad_to_centres_every_split_in_zeros_and_refuses_to_shrink():
+    plain = load_splits(DataConfig(name="digits"), NOWHERE)
+    padded = load_splits(DataConfig(name="digits", pad_to=11), NOWHERE)
+    assert padded.input_shape == (1, 11, 11)
+    for before, after in ((plain.train_x, padded.train_x), (plain.val_x, padded.val_x), (plain.test_x, padded.test_x)):
+        np.testing.assert_array_equal(after[:, :, 1:9, 1:9], before)
+        assert after.sum() == before.sum(), "padding adds zeros only"
+    with pytest.raises(DatasetError, match=r"data\.pad_to is 6 but the images are 8x8"):
+        load_splits(DataConfig(name="digits", pad_to=6), NOWHERE)

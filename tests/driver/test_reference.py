@@ -53,15 +53,16 @@ def test_settings_describe_the_streams_the_reference_model_reads_and_writes(tiny
     np.testing.assert_array_equal(settings.input.from_buffer(buffer), images)
 
 
-def test_reference_model_of_lenet5_equals_finns_execution(lenet_design):
+@pytest.mark.parametrize(("design", "op", "count"), [("lenet_design", "Pool", 2), ("mobilenet_design", "VVAU", 3)])
+def test_reference_model_of_a_convnet_equals_finns_execution(request, design, op, count):
     from hwcompress.package.reference import accelerator_inputs
 
-    _, images, compiled = lenet_design
+    _, images, compiled = request.getfixturevalue(design)
     images = images[:24]
     directory = compiled.directory
     description, arrays = reference_model(directory / "accelerator.onnx")
     assert description["unsupported"] == []
-    assert [layer["op"] for layer in description["layers"]].count("Pool") == 2
+    assert [layer["op"] for layer in description["layers"]].count(op) == count
     inputs = accelerator_inputs(directory, images)
     assert inputs.shape == (24, 28, 28, 1), "NCHW pixels transposed to the accelerator's NHWC by the host graph"
     finn = Accelerator.load(directory / "parent.onnx", directory / "accelerator.onnx").execute(images)

@@ -206,3 +206,20 @@ def test_foldable_counts_round_down_where_rounding_up_would_double_the_hardware(
         "fc1": 128,
         "fc2": 110,
     }
+
+
+def test_l1_ranks_a_zero_stem_filter_last_and_pruning_removes_it_from_the_depthwise_filters():
+    from hwcompress.prune.surgery import prune_channels
+
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(arch="mobilenet", width=0.25), QuantConfig(), (1, 28, 28), 10)
+    groups = sequential_groups(net)
+    with torch.no_grad():
+        net.features.conv0.weight[3] = 0
+    scores = L1Norm()(net, groups)
+    assert scores["conv0"].argmin() == 3
+    keep = channels_to_keep(scores, kept_counts(scores, 0.1, Allocation.UNIFORM))
+    assert 3 not in keep["conv0"].tolist() and len(keep["conv0"]) == 7
+    pruned = prune_channels(net, groups, keep)
+    kept_depthwise = net.features.conv1.weight[keep["conv0"]]
+    torch.testing.assert_close(pruned.features.conv1.weight, kept_depthwise)

@@ -16,9 +16,9 @@ from hwcompress.train import predict
 from hwcompress.verify.accelerator import verify_compiled
 
 
-def calibrated(arch: str, shape, hidden=None, seed=0):
+def calibrated(arch: str, shape, hidden=None, seed=0, width=1.0):
     torch.manual_seed(seed)
-    net = build_model(ModelConfig(arch=arch, hidden=hidden), QuantConfig(), shape, 10)
+    net = build_model(ModelConfig(arch=arch, hidden=hidden, width=width), QuantConfig(), shape, 10)
     images = np.random.default_rng(seed).integers(0, 256, (64, *shape), dtype=np.uint8)
     net.train()
     with torch.no_grad():
@@ -37,9 +37,12 @@ def zero_consumer_inputs(net, group, removed):
     return net
 
 
-@pytest.mark.parametrize(("arch", "shape", "hidden"), [("mlp", (1, 8, 8), (16, 12)), ("lenet5", (1, 28, 28), None)])
-def test_removing_channels_equals_silencing_them(arch, shape, hidden):
-    net, images = calibrated(arch, shape, hidden)
+@pytest.mark.parametrize(
+    ("arch", "shape", "hidden", "width"),
+    [("mlp", (1, 8, 8), (16, 12), 1.0), ("lenet5", (1, 28, 28), None, 1.0), ("mobilenet", (1, 28, 28), None, 0.25)],
+)
+def test_removing_channels_equals_silencing_them(arch, shape, hidden, width):
+    net, images = calibrated(arch, shape, hidden, width=width)
     groups = sequential_groups(net)
     for group in groups:
         keep = torch.tensor([c for c in range(group.channels) if c % 3])
@@ -81,6 +84,37 @@ def test_pruned_lenet5_exports_compiles_and_verifies_bit_exactly(tmp_path):
     assert result.mismatches == 0
     mvaus = [layer for layer in compiled.estimate.layers if layer.op_type.startswith("MVAU")]
     assert len(mvaus) == 4
+
+
+def test_depthwise_convolutions_join_the_group_of_the_layer_before_them():
+    net, _ = calibrated("mobilenet", (1, 28, 28), width=0.25)
+    groups = sequential_groups(net)
+    assert [(g.name, g.depthwise, g.consumers[0].module) for g in groups] == [
+        ("conv0", ("features.conv1",), "features.conv2"),
+        ("conv2", ("features.conv3",), "features.conv4"),
+        ("conv4", ("features.conv5",), "features.conv6"),
+        ("conv6", (), "classifier.out"),
+    ]
+    assert groups[0].norms == ("features.bn0", "features.bn1"), "the batch norms after the stem and the depthwise"
+    pruned = prune_channels(net, groups, {"conv0": torch.tensor([0, 2, 5])})
+    depthwise = pruned.features.conv1
+    assert (depthwise.in_channels, depthwise.out_channels, depthwise.groups) == (3, 3, 3)
+    assert depthwise.weight.shape == (3, 1, 3, 3) and pruned.features.bn1.num_features == 3
+    torch.testing.assert_close(depthwise.weight, net.features.conv1.weight[[0, 2, 5]])
+    assert pruned.features.conv2.in_channels == 3 and pruned(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
+
+
+def test_pruned_mobilenet_compiles_and_verifies_bit_exactly(tmp_path):
+    net, images = calibrated("mobilenet", (1, 28, 28), width=0.25)
+    groups = sequential_groups(net)
+    pruned = prune_channels(net, groups, {"conv0": torch.arange(0, 8, 2), "conv2": torch.arange(0, 16, 3)}).eval()
+    save_onnx(export_qonnx_model(pruned, (1, 28, 28)), tmp_path / "m.onnx")
+    board, target = get_board("pynq-z2"), TargetConfig(fps=1000)
+    compiled = compile_qonnx(tmp_path / "m.onnx", tmp_path / "out", board, target, CompileConfig(), Toolchain())
+    result = verify_compiled(compiled.directory, images[:24], predict(pruned, images[:24]).numpy())
+    assert result.mismatches == 0
+    vvaus = [layer for layer in compiled.estimate.layers if layer.op_type.startswith("VVAU")]
+    assert len(vvaus) == 3
 
 
 def _gemms_to_matmuls(model):

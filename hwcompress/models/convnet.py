@@ -1,4 +1,4 @@
-"""Quantized LeNet-5 (the Caffe variant of the Deep Compression paper), bits chosen per layer."""
+"""Quantized convolutional networks in the bnn_pynq style (LeNet-5, CNV, MobileNet), bits chosen per layer."""
 
 from __future__ import annotations
 
@@ -9,22 +9,41 @@ import torch
 from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
 from torch import nn
 
+from hwcompress.config import ConvSpec
 from hwcompress.errors import ConfigError
 from hwcompress.models.norm import ScalarNorm
 from hwcompress.models.quant import PixelQuant, act_quant, clamp_weights_, weight_quant
 
-KERNEL = 5
 POOL = 2
 
 
-class QuantLeNet5(nn.Module):
-    """uint8 pixels -> [QuantConv2d 5x5 -> BN -> act -> MaxPool 2] x 2 -> [QuantLinear -> BN -> act] -> QuantLinear.
+def feature_size(input_shape: Sequence[int], convs: Sequence[ConvSpec]) -> tuple[int, int]:
+    """Height and width after ``convs`` (valid convolutions, 2x2 pools) on ``input_shape`` (C, H, W)."""
+    height, width = input_shape[1:]
+    for spec in convs:
+        height, width = height - spec.kernel + 1, width - spec.kernel + 1
+        if spec.pool:
+            height, width = height // POOL, width // POOL
+    return height, width
 
-    Layers are named ``conv0``, ``conv1``, ``fc0``, ``out``; FINN lowers the convolutions to sliding-window
-    generators and MVAUs and the pools to Pool layers.
+
+def smallest_input(convs: Sequence[ConvSpec]) -> int:
+    """The smallest square image ``convs`` leave at least one pixel of."""
+    size = 1
+    while min(feature_size((1, size, size), convs)) < 1:
+        size += 1
+    return size
+
+
+class QuantConvNet(nn.Module):
+    """uint8 pixels -> [QuantConv2d -> BN -> act (-> MaxPool 2)] per conv -> [QuantLinear -> BN -> act] -> QuantLinear.
+
+    Layers are named ``conv<i>``, ``fc<i>``, ``out``; FINN lowers the convolutions to sliding-window
+    generators and MVAUs (VVAUs for depthwise ones) and the pools to Pool layers.
 
     Example:
-        >>> net = QuantLeNet5((1, 28, 28), 10, (20, 50), (500,), [2, 2, 2, 2], [2, 2, 2])
+        >>> convs = [ConvSpec(20, 5, True), ConvSpec(50, 5, True)]
+        >>> net = QuantConvNet((1, 28, 28), 10, convs, (500,), [2, 2, 2, 2], [2, 2, 2])
         >>> net(torch.zeros(2, 1, 28, 28)).shape
         torch.Size([2, 10])
     """
@@ -33,31 +52,43 @@ class QuantLeNet5(nn.Module):
         self,
         input_shape: Sequence[int],
         num_classes: int,
-        conv_channels: Sequence[int],
+        convs: Sequence[ConvSpec],
         fc_widths: Sequence[int],
         weight_bits: Sequence[int],
         act_bits: Sequence[int],
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        channels, height, width = input_shape
-        for _ in conv_channels:
-            height, width = (height - KERNEL + 1) // POOL, (width - KERNEL + 1) // POOL
+        height, width = feature_size(input_shape, convs)
         if min(height, width) < 1:
-            raise ConfigError(f"lenet5 needs images of at least 16x16 pixels, got {input_shape[1]}x{input_shape[2]}")
-        flat = conv_channels[-1] * height * width
+            side = smallest_input(convs)
+            raise ConfigError(
+                f"this network needs images of at least {side}x{side} pixels, got {input_shape[1]}x{input_shape[2]} "
+                f"(set data.pad_to: {side} to pad them)"
+            )
+        channels = input_shape[0]
         self.input_quant = QuantIdentity(act_quant=PixelQuant, return_quant_tensor=True)
         features: OrderedDict[str, nn.Module] = OrderedDict()
         bits = iter(zip(weight_bits, [*act_bits, None], strict=True))
-        for i, out in enumerate(conv_channels):
+        for i, spec in enumerate(convs):
             w_bits, a_bits = next(bits)
-            features[f"conv{i}"] = QuantConv2d(channels, out, KERNEL, bias=False, weight_quant=weight_quant(w_bits))
-            features[f"bn{i}"] = nn.BatchNorm2d(out)
+            if spec.depthwise and spec.channels != channels:
+                raise ConfigError(f"conv{i} is depthwise: {spec.channels} channels out, but {channels} come in")
+            features[f"conv{i}"] = QuantConv2d(
+                channels,
+                spec.channels,
+                spec.kernel,
+                groups=channels if spec.depthwise else 1,
+                bias=False,
+                weight_quant=weight_quant(w_bits),
+            )
+            features[f"bn{i}"] = nn.BatchNorm2d(spec.channels)
             features[f"act{i}"] = QuantIdentity(act_quant=act_quant(a_bits), return_quant_tensor=True)
-            features[f"pool{i}"] = nn.MaxPool2d(POOL)
-            channels = out
+            if spec.pool:
+                features[f"pool{i}"] = nn.MaxPool2d(POOL)
+            channels = spec.channels
         self.features = nn.Sequential(features)
-        width = flat
+        width = channels * height * width
         classifier: OrderedDict[str, nn.Module] = OrderedDict()
         for i, out in enumerate(fc_widths):
             w_bits, a_bits = next(bits)

@@ -32,3 +32,32 @@ def test_lenet_300_100_preset_and_fixed_layers(tiny_flow):
     assert ModelConfig(arch="lenet-300-100").layer_names == ["fc0", "fc1", "out"]
     with pytest.raises(ConfigError, match="arch 'lenet5' fixes its layers"):
         parse_flow(tiny_flow(model={"arch": "lenet5", "hidden": [4]}))
+
+
+def test_cnv_is_finns_cifar10_network():
+    model, quant = ModelConfig(arch="cnv"), QuantConfig(weight_bits=1, act_bits=1)
+    net = build_model(model, quant, (3, 32, 32), 10)
+    assert describe_layers(net, model, quant) == [
+        "conv0 3->64 3x3 w1 a1",
+        "conv1 64->64 3x3 w1 a1",
+        "conv2 64->128 3x3 w1 a1",
+        "conv3 128->128 3x3 w1 a1",
+        "conv4 128->256 3x3 w1 a1",
+        "conv5 256->256 3x3 w1 a1",
+        "fc0 256->512 w1 a1",
+        "fc1 512->512 w1 a1",
+        "out 512->10 w1",
+    ]
+    pools = [name for name, m in net.features.named_children() if isinstance(m, torch.nn.MaxPool2d)]
+    assert pools == ["pool1", "pool3"]
+    with pytest.raises(ConfigError, match=r"at least 32x32 pixels, got 28x28 \(set data.pad_to: 32"):
+        build_model(model, quant, (1, 28, 28), 10)
+
+
+def test_width_scales_every_layer_but_the_classifier():
+    model = ModelConfig(arch="cnv", width=0.125)
+    assert model.conv_channels == (8, 8, 16, 16, 32, 32)
+    assert model.hidden_widths == (64, 64)
+    assert ModelConfig(arch="tfc", width=0.01).hidden_widths == (1, 1, 1)
+    net = build_model(model, QuantConfig(), (1, 32, 32), 10)
+    assert net.classifier.out.out_features == 10

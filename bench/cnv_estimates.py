@@ -1,0 +1,71 @@
+"""Benchmark: FINN's estimates of the zoo's CNV flows at the throughput BNN-PYNQ measured on PYNQ-Z2.
+
+Usage: python bench/cnv_estimates.py [--flows cnv-w1a1-cifar10 cnv-w1a2-cifar10 cnv-w2a2-cifar10]
+                                     [--fps 9150 2580]
+
+For each flow and each target fps: LUT, BRAM18 and fps as FINN estimates them for the network as the flow
+builds it (FINN's estimates do not depend on the trained weights: bench/preflight.py), whether it fits the
+board under the flow's ceilings, and the seconds the estimate took. BNN-PYNQ's synthesized designs for
+comparison (Vivado, measured on the board): CNV-W1A1 26,072 LUT, 124 BRAM36 at 9,150 fps; CNV-W1A2 40,321 LUT
+at 9,150 fps; CNV-W2A2 37,302 LUT, 140 BRAM36 at 2,580 fps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import torch
+
+from hwcompress.boards import get_board
+from hwcompress.compile.accelerator import compile_qonnx
+from hwcompress.config import load_flow
+from hwcompress.export.qonnx_export import export_qonnx_model
+from hwcompress.fileio import save_onnx
+from hwcompress.hw.fit import usage
+from hwcompress.models import build_model
+from hwcompress.tools import Toolchain
+
+REPO = Path(__file__).resolve().parent.parent
+CIFAR_SHAPE, CIFAR_CLASSES = (3, 32, 32), 10
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flows", nargs="*", default=["cnv-w1a1-cifar10", "cnv-w1a2-cifar10", "cnv-w2a2-cifar10"])
+    parser.add_argument("--fps", nargs="*", type=float, default=[9150, 2580])
+    args = parser.parse_args()
+    print(f"{platform.machine()}, {os.cpu_count()} cores, {date.today()}\n")
+    print("| flow | target fps | LUT (estimate) | BRAM18 (estimate) | fps (estimate) | fits PYNQ-Z2 | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    for name in args.flows:
+        flow = load_flow(REPO / "flows" / f"{name}.yaml")
+        board = get_board(flow.board)
+        torch.manual_seed(0)
+        model = build_model(flow.model, flow.quant, CIFAR_SHAPE, CIFAR_CLASSES).eval()
+        for fps in args.fps:
+            target = flow.target.model_copy(update={"fps": fps, "enforce_fit": False})
+            with tempfile.TemporaryDirectory() as tmp:
+                save_onnx(export_qonnx_model(model, CIFAR_SHAPE), Path(tmp) / "model.onnx")
+                began = time.perf_counter()
+                compiled = compile_qonnx(
+                    Path(tmp) / "model.onnx", Path(tmp) / "out", board, target, flow.compile, Toolchain()
+                )
+                seconds = time.perf_counter() - began
+            est = compiled.estimate
+            fits = all(row.fits for row in usage(est, board, flow.target.max_utilization))
+            print(
+                f"| {name} | {fps:,.0f} | {est.lut:,.0f} | {est.bram18:,.0f} | {est.fps:,.0f} | "
+                f"{'yes' if fits else 'no'} | {seconds:.0f} |",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
