@@ -36,7 +36,7 @@ from hwcompress.data import load_splits
 from hwcompress.fileio import write_json
 from hwcompress.models import build_model
 from hwcompress.prune.engine import prune_model
-from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.groups import coupling_groups
 from hwcompress.prune.surgery import prune_channels
 from hwcompress.train.distill import Distillation
 from hwcompress.train.loop import accuracy, fit
@@ -185,7 +185,7 @@ def estimate_one(flow: FlowConfig, path: Path) -> None:
     data = _data(flow)
     model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
     keep = {name: torch.tensor(index) for name, index in result["keep"].items()}
-    model = prune_channels(model, sequential_groups(model), keep)
+    model = prune_channels(model, coupling_groups(model), keep)
     model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
     target = flow.target.model_copy(update={"enforce_fit": False})
     with tempfile.TemporaryDirectory() as tmp:

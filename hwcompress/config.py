@@ -61,6 +61,7 @@ class Arch(StrEnum):
     LENET5 = "lenet5"
     CNV = "cnv"
     MOBILENET = "mobilenet"
+    RESNET8 = "resnet8"
 
 
 #: Preset MLPs: FINN's reference MLPs (brevitas bnn_pynq) and LeNet-300-100 (LeCun et al. 1998).
@@ -112,6 +113,9 @@ CONV_PRESETS: dict[Arch, tuple[tuple[ConvSpec, ...], tuple[int, ...]]] = {
     ),
 }
 
+#: Residual presets: the width of each stage (one residual block per stage). ResNet-8 of MLPerf Tiny: 16, 32, 64.
+RESIDUAL_PRESETS: dict[Arch, tuple[int, ...]] = {Arch.RESNET8: (16, 32, 64)}
+
 
 class ModelConfig(StrictModel):
     arch: Arch = Field(Arch.MLP, description="Topology from the zoo.")
@@ -151,8 +155,19 @@ class ModelConfig(StrictModel):
         return tuple(spec._replace(channels=self._scaled(spec.channels)) for spec in convs)
 
     @property
+    def stage_widths(self) -> tuple[int, ...]:
+        """A residual network's stage widths times ``width`` (none for other networks)."""
+        return tuple(map(self._scaled, RESIDUAL_PRESETS.get(self.arch, ())))
+
+    @property
     def conv_channels(self) -> tuple[int, ...]:
-        """Output channels of the convolutions (none for an MLP)."""
+        """Output channels of the convolutions in layer order (none for an MLP).
+
+        A residual network: the stem, then per stage its two 3x3 convolutions and (but the first) the shortcut.
+        """
+        if self.arch in RESIDUAL_PRESETS:
+            first, *rest = self.stage_widths
+            return (first, first, first, *(width for width in rest for _ in range(3)))
         return tuple(spec.channels for spec in self.convs)
 
     @property

@@ -254,6 +254,14 @@ def mobilenet_design(compiled_convnet):
 
 
 @pytest.fixture(scope="session")
+def resnet_design(compiled_convnet):
+    """A ResNet-8 at 1/4 width on 32x32 images, compiled: padding, forks (DuplicateStreams), additions."""
+    from hwcompress.config import ModelConfig, QuantConfig
+
+    return compiled_convnet(ModelConfig(arch="resnet8", width=0.25), QuantConfig(), (3, 32, 32))
+
+
+@pytest.fixture(scope="session")
 def write_tiny_bundle(tiny_design):
     """``write_tiny_bundle(directory)``: the tiny design's deployment bundle in ``directory/deploy``; returns it."""
     from hwcompress.package.bundle import write_bundle

@@ -20,6 +20,10 @@
   network's (float) input, ``ExactInputRounding`` wraps FINN's ``step_qonnx_to_finn`` and ``step_streamline``
   and moves each threshold of that MultiThreshold to the exact float32 boundary of the original Quant, found
   by bisection over float32 inputs; FINN's own verify step of each runs after the fix.
+- FINN's ``step_streamline`` leaves a scalar Mul (an activation's scale) in front of a fork and of a residual
+  addition when the scale is not 1 (4-bit activations, say); the float Add then has no HW layer and the
+  partition fails. ``step_hwc_streamline_joins`` moves such linear ops past forks and additions and streamlines
+  again (as FINN's ResNet-50 example does by hand), so the additions see integers.
 """
 
 from __future__ import annotations
@@ -81,6 +85,28 @@ def step_hwc_clip_xnor_thresholds(model, cfg):
         clipped = np.clip(thresholds, 0, op.get_nodeattr("MW") + 1)
         if not np.array_equal(clipped, thresholds):
             model.set_initializer(node.input[2], clipped.astype(thresholds.dtype))
+    return model
+
+
+def step_hwc_streamline_joins(model, cfg):
+    """Builder step after step_streamline: move scalar linear ops past forks and additions, then streamline."""
+    from finn.transformation.streamline import Streamline
+    from finn.transformation.streamline.absorb import AbsorbTransposeIntoMultiThreshold
+    from finn.transformation.streamline.reorder import (
+        MoveLinearPastEltwiseAdd,
+        MoveLinearPastFork,
+        MoveScalarLinearPastInvariants,
+    )
+
+    forks = any(len(model.find_consumers(out) or []) > 1 for node in model.graph.node for out in node.output)
+    if not forks:
+        return model
+    before = None
+    while before != model.model.SerializeToString():
+        before = model.model.SerializeToString()
+        for transform in (MoveLinearPastFork, MoveLinearPastEltwiseAdd, MoveScalarLinearPastInvariants, Streamline):
+            model = model.transform(transform())
+        model = model.transform(AbsorbTransposeIntoMultiThreshold())
     return model
 
 

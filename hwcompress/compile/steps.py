@@ -1,8 +1,8 @@
 """Which FINN build steps run: the estimate flow here, the full flow where Vivado exists. The choice lives here.
 
 FINN's ``step_qonnx_to_finn`` and ``step_streamline`` are wrapped to round the input quantizer half to
-even (``finn_compat.ExactInputRounding``), and two steps of our own join FINN's:
-``step_hwc_clip_xnor_thresholds`` (a FINN workaround, see ``finn_compat``) and ``step_hwc_host_tail``, which
+even (``finn_compat.ExactInputRounding``), and steps of our own join FINN's: ``step_hwc_streamline_joins`` and
+``step_hwc_clip_xnor_thresholds`` (FINN workarounds, see ``finn_compat``) and ``step_hwc_host_tail``, which
 runs after streamlining: it moves the float element-wise ops that end the graph (the scalar Mul/Add of the
 logits' normalization) off the accelerator. FINN would otherwise map them to float ElementwiseMul/Add layers;
 on the host they cost nothing and leave the accelerator's output the integer accumulator of the last layer,
@@ -17,7 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hwcompress.compile.finn_compat import ExactInputRounding, step_hwc_clip_xnor_thresholds
+from hwcompress.compile.finn_compat import (
+    ExactInputRounding,
+    step_hwc_clip_xnor_thresholds,
+    step_hwc_streamline_joins,
+)
 from hwcompress.config import BitfileMode
 from hwcompress.errors import HwcompressError
 from hwcompress.tools import Toolchain
@@ -52,7 +56,7 @@ def plan_steps(mode: BitfileMode, tools: Toolchain) -> StepPlan:
     for name in names:
         steps.append(wrapped.get(name, name))
         if name == "step_streamline":
-            steps.append(step_hwc_host_tail)
+            steps += [step_hwc_streamline_joins, step_hwc_host_tail]
         if name == "step_convert_to_hw":
             steps.append(step_hwc_clip_xnor_thresholds)
     return StepPlan(steps=steps, bitfile=full)

@@ -1,9 +1,10 @@
 """The accelerator's integer reference model: numpy alone computes what the dataflow layers compute.
 
-A bundle describes the accelerator's layers in ``reference.json`` (op, attributes, array names) and holds their
-weights and thresholds in ``reference.npz``. ``ReferenceModel.run`` takes the integer inputs of a batch and
-returns the integer outputs, layer by layer, as FINN's Python model of each layer does it, in exact integer
-arithmetic. The simulated board computes with it; on a real board, ``validate`` uses it as a self-check.
+A bundle describes the accelerator's layers in ``reference.json`` (op, the tensors it reads and writes,
+attributes, array names) and holds their weights and thresholds in ``reference.npz``. ``ReferenceModel.run``
+takes the integer inputs of a batch and returns the integer outputs, layer by layer in graph order, as FINN's
+Python model of each layer does it, in exact integer arithmetic. The simulated board computes with it; on a
+real board, ``validate`` uses it as a self-check.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = 1
+FORMAT = 2
 
 
 class ReferenceModel:
@@ -40,10 +41,12 @@ class ReferenceModel:
         """Integer outputs (int64, shape (N, *output shape[1:])) for integer ``inputs`` (N, *input shape[1:])."""
         if not self.supported:
             raise ValueError(f"no numpy model for {', '.join(self.description['unsupported'])}")
-        x = np.asarray(inputs).astype(np.int64)
+        tensors = {self.description["input"]: np.asarray(inputs).astype(np.int64)}
         for layer in self.layers:
-            x = LAYERS[layer["op"]](self, layer, x)
-        return x
+            result = LAYERS[layer["op"]](self, layer, *(tensors[name] for name in layer["inputs"]))
+            results = result if isinstance(result, tuple) else (result,)
+            tensors.update(zip(layer["outputs"], results, strict=True))
+        return tensors[self.description["output"]]
 
 
 def _reshape(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
@@ -52,6 +55,20 @@ def _reshape(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
 
 def _identity(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
     return x
+
+
+def _shuffle(model: ReferenceModel, layer: dict, x: np.ndarray) -> np.ndarray:
+    """Reshape, transpose (the batch axis stays first), reshape."""
+    x = x.reshape(len(x), *layer["transpose_in_shape"][1:]).transpose(layer["perm"])
+    return x.reshape(len(x), *layer["out_shape"][1:])
+
+
+def _duplicate(model: ReferenceModel, layer: dict, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    return (x,) * len(layer["outputs"])
+
+
+def _add(model: ReferenceModel, layer: dict, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a + b
 
 
 def _threshold(x: np.ndarray, thresholds: np.ndarray, scale: int, bias: int) -> np.ndarray:
@@ -130,6 +147,9 @@ LAYERS = {
     "MVAU": _mvau,
     "VVAU": _vvau,
     "Thresholding": _thresholding,
+    "DuplicateStreams": _duplicate,
+    "Shuffle": _shuffle,
+    "ElementwiseAdd": _add,
     "StreamingDataWidthConverter": _identity,
     "StreamingFIFO": _identity,
 }

@@ -21,6 +21,7 @@ from hwcompress.config import Arch, ModelConfig, QuantConfig
 from hwcompress.errors import ConfigError
 from hwcompress.models.convnet import QuantConvNet
 from hwcompress.models.mlp import QuantMLP
+from hwcompress.models.resnet import QuantResNet
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,17 @@ def _build_convnet(model: ModelConfig, quant: QuantConfig, input_shape: tuple[in
     )
 
 
+def _build_resnet(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    plan = layer_plan(model, quant)
+    return QuantResNet(
+        input_shape,
+        num_classes,
+        widths=model.stage_widths,
+        weight_bits=[layer.weight_bits for layer in plan],
+        act_bits=[layer.act_bits for layer in plan[:-1]],  # type: ignore[misc]
+    )
+
+
 BUILDERS: dict[Arch, Callable[[ModelConfig, QuantConfig, tuple[int, ...], int], nn.Module]] = {
     Arch.MLP: _build_mlp,
     Arch.TFC: _build_mlp,
@@ -84,6 +96,7 @@ BUILDERS: dict[Arch, Callable[[ModelConfig, QuantConfig, tuple[int, ...], int], 
     Arch.LENET5: _build_convnet,
     Arch.CNV: _build_convnet,
     Arch.MOBILENET: _build_convnet,
+    Arch.RESNET8: _build_resnet,
 }
 
 

@@ -1,8 +1,9 @@
 """The accelerator's layers as a numpy reference model (``reference.json`` + ``reference.npz``).
 
 Reads FINN's dataflow graph and writes, per layer, what ``driver/reference.py`` needs to compute it: the op,
-its integer parameters, and the names of its weight and threshold arrays. A layer without a numpy model yet is
-listed under ``unsupported`` (the bundle then has no reference model to compute with).
+the tensors it reads and writes (a residual block forks and joins), its integer parameters, and the names of
+its weight and threshold arrays. A layer without a numpy model yet is listed under ``unsupported`` (the bundle
+then has no reference model to compute with).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from hwcompress.compile.finn_compat import generic_layers, import_hw_ops
 from hwcompress.verify.dataflow_exec import Accelerator
 
-FORMAT = 1
+FORMAT = 2
 IDENTITY_OPS = ("StreamingDataWidthConverter", "StreamingFIFO")
 
 
@@ -109,11 +110,32 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
             layers.append({"op": "FMPadding", "name": node.name, "padding": list(op.get_nodeattr("Padding"))})
         elif node.op_type == "Reshape":
             layers.append({"op": "Reshape", "name": node.name, "shape": list(op.get_nodeattr("out_shape"))})
-        elif node.op_type in IDENTITY_OPS:
+        elif node.op_type == "Shuffle" and op.get_nodeattr("perm")[0] == 0:
+            layers.append(
+                {
+                    "op": "Shuffle",
+                    "name": node.name,
+                    "transpose_in_shape": list(op.get_nodeattr("transpose_in_shape")),
+                    "perm": list(op.get_nodeattr("perm")),
+                    "out_shape": list(op.get_nodeattr("out_shape")),
+                }
+            )
+        elif node.op_type in IDENTITY_OPS or node.op_type == "DuplicateStreams":
             layers.append({"op": node.op_type, "name": node.name})
+        elif node.op_type == "ElementwiseAdd" and all(model.get_initializer(name) is None for name in node.input):
+            layers.append({"op": "ElementwiseAdd", "name": node.name})
         else:
             unsupported.append(node.op_type)
-    description = {"format": FORMAT, "layers": layers, "unsupported": sorted(set(unsupported))}
+            continue
+        layers[-1]["inputs"] = [name for name in node.input if model.get_initializer(name) is None]
+        layers[-1]["outputs"] = list(node.output)
+    description = {
+        "format": FORMAT,
+        "input": model.graph.input[0].name,
+        "output": model.graph.output[0].name,
+        "layers": layers,
+        "unsupported": sorted(set(unsupported)),
+    }
     return description, arrays
 
 

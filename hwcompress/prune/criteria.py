@@ -2,7 +2,8 @@
 
 Each is built from its config (``hwcompress.config``) and registered to it; its call returns one score per
 channel, higher = keep, scaled per layer by the config's ``normalization`` so that one global rate can rank
-every channel.
+every channel. Where several layers write a group's channels (the writers of a residual stream), the norm
+criterion averages over them; the batch-norm criterion averages over every batch norm on the channels.
 """
 
 from __future__ import annotations
@@ -39,9 +40,12 @@ class L1Norm:
         modules = dict(model.named_modules())
         scores = {}
         for g in groups:
-            weight = modules[g.producer].weight.detach().flatten(1)
-            norm = weight.abs().mean(dim=1) if self.config.p == 1 else weight.pow(2).mean(dim=1).sqrt()
-            scores[g.name] = normalize(norm, self.config.normalization)
+            weights = [modules[part.module].weight.detach().flatten(1) for part in g.producers]
+            if self.config.p == 1:
+                norms = [weight.abs().mean(dim=1) for weight in weights]
+            else:
+                norms = [weight.pow(2).mean(dim=1).sqrt() for weight in weights]
+            scores[g.name] = normalize(torch.stack(norms).mean(dim=0), self.config.normalization)
         return scores
 
 
@@ -58,7 +62,8 @@ class BNScale:
         for g in groups:
             if not g.norms:
                 raise ValueError(f"{g.name} has no batch norm: the bn criterion cannot rank it")
-            scores[g.name] = normalize(modules[g.norms[0]].weight.detach().abs(), self.config.normalization)
+            gammas = torch.stack([modules[name].weight.detach().abs() for name in g.norms])
+            scores[g.name] = normalize(gammas.mean(dim=0), self.config.normalization)
         return scores
 
 

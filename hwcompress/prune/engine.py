@@ -16,7 +16,7 @@ from hwcompress.config import PruneConfig, PruneSchedule
 from hwcompress.data import Splits
 from hwcompress.prune.allocate import channels_to_keep, kept_counts, round_counts
 from hwcompress.prune.folding import foldable_counts, matrix_layers
-from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.groups import coupling_groups
 from hwcompress.prune.importance import TrainingData
 from hwcompress.prune.scoring import channel_scores
 from hwcompress.prune.surgery import channel_counts, prune_channels
@@ -77,7 +77,7 @@ def prune_model(
 
 def unpruned(model: nn.Module) -> Pruned:
     """``model`` as a pruning result that kept every channel."""
-    groups = sequential_groups(model)
+    groups = coupling_groups(model)
     return Pruned(model, channel_counts(model, groups), {g.name: torch.arange(g.channels) for g in groups})
 
 
@@ -94,7 +94,7 @@ def channel_counts_for(
     With uniform allocation the scores' values do not matter (only their sizes): the counts are known
     before training, which the pre-flight fit check relies on.
     """
-    groups = sequential_groups(model)
+    groups = coupling_groups(model)
     counts = kept_counts(scores, rate, cfg.allocation, cfg.min_channels)
     if cfg.granularity == "auto":
         layers = matrix_layers(model, input_shape)
@@ -105,7 +105,7 @@ def channel_counts_for(
 
 def _prune_step(result: Pruned, data: Splits, cfg: PruneConfig, rate: float, cycles_per_image: float | None) -> None:
     """Remove channels until ``rate`` of the original ones are gone."""
-    groups = sequential_groups(result.model)
+    groups = coupling_groups(result.model)
     current = sum(channel_counts(result.model, groups).values())
     relative = max(0.0, 1.0 - round(sum(result.before.values()) * (1.0 - rate)) / current)
     scores = channel_scores(cfg.criterion, result.model, groups, TrainingData(data.train_x, data.train_y))

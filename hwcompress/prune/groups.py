@@ -5,8 +5,8 @@ A group is one prunable set of channels: the output channels of its producer lay
 a flatten sees each channel as H x W inputs (``stride``). A residual addition is one group with several
 producers; a depthwise convolution is a member whose input and output channels are both pruned.
 
-How to add a topology: give its module a ``pruning_groups()`` method returning ``ChannelGroup`` objects (the
-zoo's sequential networks share ``sequential_groups``).
+How to add a topology: a function that returns its ``ChannelGroup`` objects, chosen in ``coupling_groups``
+(the zoo's chains share ``sequential_groups``, its residual networks ``residual_groups``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from brevitas.nn import QuantConv2d, QuantIdentity
 from torch import nn
 
 from hwcompress.models.quant import COMPUTE_LAYERS
+from hwcompress.models.resnet import QuantResNet
 
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 
@@ -106,3 +107,51 @@ def sequential_groups(model: nn.Module) -> list[ChannelGroup]:
             )
         )
     return groups
+
+
+def coupling_groups(model: nn.Module) -> list[ChannelGroup]:
+    """The groups of any zoo network."""
+    return residual_groups(model) if isinstance(model, QuantResNet) else sequential_groups(model)
+
+
+def residual_groups(model: QuantResNet) -> list[ChannelGroup]:
+    """Groups of a residual network: each block's inner channels, and each residual stream.
+
+    A stream is every tensor joined by additions: the layers that write it (the stem or a shortcut convolution,
+    and each block's second convolution), their batch norms and activations, the additions' quantizers, and
+    every layer that reads it (the next block's first convolution and shortcut, or the classifier after the
+    global pool). A channel of the stream is removed from all of them at once. Groups come in layer order.
+    """
+    modules = dict(model.named_modules())
+
+    def layer(i: int, consumer: int, stride: int = 1, name: str | None = None) -> ChannelGroup:
+        return ChannelGroup(
+            name or f"conv{i}",
+            modules[f"conv{i}"].out_channels,
+            (Slice(f"conv{i}", 0),),
+            (f"bn{i}",),
+            (Slice(f"conv{consumer}", 1, stride),),
+            (f"act{i}",),
+        )
+
+    def stream(stage: int, writers: list[int], adds: list[str], readers: list[str]) -> ChannelGroup:
+        return ChannelGroup(
+            f"stage{stage}",
+            modules[f"conv{writers[0]}"].out_channels,
+            tuple(Slice(f"conv{i}", 0) for i in sorted(writers)),
+            tuple(f"bn{i}" for i in sorted(writers)),
+            tuple(Slice(name, 1) for name in readers),
+            (*adds, *(f"act{i}" for i in sorted(writers))),
+        )
+
+    groups, writers, adds, readers, stage = [], [0], [], [], 0
+    for block in model.blocks:
+        groups.append(layer(block.first, block.second))
+        readers.append(f"conv{block.first}")
+        if block.shortcut is not None:
+            groups.append(stream(stage, writers, adds, [*readers, f"conv{block.shortcut}"]))
+            writers, adds, readers, stage = [block.shortcut], [], [], stage + 1
+        writers.append(block.second)
+        adds.append(f"add{block.index}")
+    groups.append(stream(stage, writers, adds, [*readers, "out"]))
+    return sorted(groups, key=lambda group: min(int(part.module.removeprefix("conv")) for part in group.producers))

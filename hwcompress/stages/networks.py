@@ -6,7 +6,7 @@ from torch import nn
 
 from hwcompress.data import Splits, load_splits
 from hwcompress.models import build_model
-from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.groups import coupling_groups
 from hwcompress.prune.surgery import prune_channels
 from hwcompress.stages.artifacts import PRUNED_WEIGHTS, PRUNING, TRAINED_WEIGHTS, TRAINING
 from hwcompress.stages.config_reads import whole
@@ -43,6 +43,6 @@ def final_network(ctx: StageContext) -> nn.Module:
     """The network the prune stage wrote (pruned or not): what is exported, compiled and verified."""
     trained = ctx.read(TRAINING)
     model = untrained_network(ctx, trained.input_shape, trained.num_classes)
-    model = prune_channels(model, sequential_groups(model), ctx.read(PRUNING).keep_indices())
+    model = prune_channels(model, coupling_groups(model), ctx.read(PRUNING).keep_indices())
     model.load_state_dict(ctx.read(PRUNED_WEIGHTS))
     return model.eval()

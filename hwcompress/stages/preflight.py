@@ -19,7 +19,7 @@ from hwcompress.export.qonnx_export import export_qonnx_model
 from hwcompress.fileio import save_onnx
 from hwcompress.hw.fit import check_fit
 from hwcompress.prune.engine import channel_counts_for
-from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.groups import coupling_groups
 from hwcompress.prune.surgery import prune_channels
 from hwcompress.stages.artifacts import PREFLIGHT_DESIGN
 from hwcompress.stages.config_reads import whole
@@ -42,7 +42,7 @@ def preflight_stage(ctx: StageContext) -> StageOutput:
         if prune.allocation is Allocation.GLOBAL:
             ctx.log("preflight: global pruning sizes the layers after training; the fit is checked after compiling")
             return StageOutput(artifacts=(), summary={"preflight": "skipped (global pruning)"})
-        groups = sequential_groups(model)
+        groups = coupling_groups(model)
         sizes = {group.name: torch.zeros(group.channels) for group in groups}
         cycles = cycles_per_image(board, target)
         counts, _ = channel_counts_for(model, data.input_shape, sizes, prune.rate, prune, cycles)

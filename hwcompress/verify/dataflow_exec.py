@@ -28,10 +28,12 @@ from hwcompress.progress import Progress, no_progress
 from hwcompress.verify.batched_layers import NUMPY_LAYERS
 
 CHUNK = 1000
-SHAPE_ATTRS = ("in_shape", "out_shape", "lhs_shape", "rhs_shape")
+SHAPE_ATTRS = ("in_shape", "out_shape", "lhs_shape", "rhs_shape", "transpose_in_shape", "transpose_out_shape")
 #: Generic FINN layers whose Python execution handles a batch once ``with_batch`` rewrote their attributes
 #: (each checked against per-sample execution in tests/verify).
-BATCHED_LAYERS = frozenset({"MVAU", "Thresholding", "Reshape", "Pool"})
+BATCHED_LAYERS = frozenset(
+    {"MVAU", "Thresholding", "Reshape", "Pool", "FMPadding", "DuplicateStreams", "ElementwiseAdd", "Shuffle"}
+)
 
 
 def with_batch(model: ModelWrapper, n: int) -> ModelWrapper:
@@ -164,8 +166,9 @@ class Accelerator:
                     **{k: context[k][i : i + 1] for k in node.input if k in context and k not in single.constants},
                 }
                 single.run_node(index, row_context)
-                rows.append(row_context[node.output[0]])
-            context[node.output[0]] = np.concatenate(rows)
+                rows.append([row_context[name] for name in node.output])
+            for name, parts in zip(node.output, zip(*rows, strict=True), strict=True):
+                context[name] = np.concatenate(parts)
         return context[batched.model.graph.output[0].name]
 
 

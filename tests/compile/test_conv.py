@@ -46,6 +46,22 @@ def test_mobilenet_depthwise_convolutions_become_vvaus_and_verify_bit_exactly(mo
     _assert_bit_exact(net, images, compiled)
 
 
+def test_resnet8_forks_and_adds_in_hardware_and_verifies_bit_exactly(resnet_design):
+    net, images, compiled = resnet_design
+    kinds = _kinds(compiled)
+    assert kinds.count("DuplicateStreams") == 3 and kinds.count("ElementwiseAdd") == 3, "one fork and join per block"
+    assert kinds.count("FMPadding") == 7, "every 3x3 convolution pads by one pixel"
+    assert kinds.count("MVAU") == 10
+    _assert_bit_exact(net, images, compiled)
+
+
+def test_resnet8_with_4_bit_activations_moves_their_scales_past_forks_and_additions(compiled_convnet):
+    quant = QuantConfig(weight_bits=4, act_bits=4)
+    net, images, compiled = compiled_convnet(ModelConfig(arch="resnet8", width=0.25), quant, (3, 16, 16))
+    assert _kinds(compiled).count("ElementwiseAdd") == 3, "integer additions, no float Mul left in front of them"
+    _assert_bit_exact(net, images, compiled)
+
+
 def test_conv_cost_model_agrees_with_finn(lenet_design):
     net, _, compiled = lenet_design
     costs = layer_costs(net, (1, 28, 28))

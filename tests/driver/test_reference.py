@@ -29,10 +29,13 @@ def test_reference_model_of_a_binary_xnor_network_equals_finns_execution(binary_
 
 
 def test_a_layer_without_a_numpy_model_is_named_not_guessed():
-    model = ReferenceModel({"format": 1, "layers": [], "unsupported": ["ConvolutionInputGenerator"]}, {})
+    description = {"format": 2, "input": "x", "output": "x", "layers": [], "unsupported": ["LayerNorm"]}
+    model = ReferenceModel(description, {})
     assert not model.supported
-    with pytest.raises(ValueError, match="no numpy model for ConvolutionInputGenerator"):
+    with pytest.raises(ValueError, match="no numpy model for LayerNorm"):
         model.run(np.zeros((1, 4)))
+    with pytest.raises(ValueError, match="reference model format 1; this driver reads 2"):
+        ReferenceModel({**description, "format": 1}, {})
 
 
 def test_settings_describe_the_streams_the_reference_model_reads_and_writes(tiny_design, tmp_path):
@@ -53,7 +56,10 @@ def test_settings_describe_the_streams_the_reference_model_reads_and_writes(tiny
     np.testing.assert_array_equal(settings.input.from_buffer(buffer), images)
 
 
-@pytest.mark.parametrize(("design", "op", "count"), [("lenet_design", "Pool", 2), ("mobilenet_design", "VVAU", 3)])
+@pytest.mark.parametrize(
+    ("design", "op", "count"),
+    [("lenet_design", "Pool", 2), ("mobilenet_design", "VVAU", 3), ("resnet_design", "ElementwiseAdd", 3)],
+)
 def test_reference_model_of_a_convnet_equals_finns_execution(request, design, op, count):
     from hwcompress.package.reference import accelerator_inputs
 
@@ -64,7 +70,8 @@ def test_reference_model_of_a_convnet_equals_finns_execution(request, design, op
     assert description["unsupported"] == []
     assert [layer["op"] for layer in description["layers"]].count(op) == count
     inputs = accelerator_inputs(directory, images)
-    assert inputs.shape == (24, 28, 28, 1), "NCHW pixels transposed to the accelerator's NHWC by the host graph"
+    channels, height, width = images.shape[1:]
+    assert inputs.shape == (24, height, width, channels), "NCHW pixels transposed to NHWC by the host graph"
     finn = Accelerator.load(directory / "parent.onnx", directory / "accelerator.onnx").execute(images)
     np.testing.assert_array_equal(ReferenceModel(description, arrays).run(inputs), finn.astype(np.int64))
 

@@ -61,3 +61,25 @@ def test_width_scales_every_layer_but_the_classifier():
     assert ModelConfig(arch="tfc", width=0.01).hidden_widths == (1, 1, 1)
     net = build_model(model, QuantConfig(), (1, 32, 32), 10)
     assert net.classifier.out.out_features == 10
+
+
+def test_resnet8_is_mlperf_tinys_with_quantized_additions():
+    model, quant = ModelConfig(arch="resnet8"), QuantConfig()
+    net = build_model(model, quant, (3, 32, 32), 10)
+    assert describe_layers(net, model, quant)[3:6] == [
+        "conv3 16->32 3x3 w2 a2",
+        "conv4 32->32 3x3 w2 a2",
+        "conv5 16->32 1x1 w2 a2",
+    ]
+    assert (net.conv3.stride, net.conv5.stride, net.conv1.padding) == ((2, 2), (2, 2), (1, 1))
+    params = sum(m.weight.numel() for m in net.modules() if isinstance(m, QuantConv2d | QuantLinear))
+    assert params == 77_360, "the convolution and classifier weights of MLPerf Tiny's ResNet-8"
+    assert net(torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)).shape == (2, 10)
+
+
+def test_an_addition_of_activations_with_different_bits_is_refused():
+    quant = QuantConfig(layers={"conv2": {"act_bits": 4}})
+    with pytest.raises(ConfigError, match="addition of residual block 0 joins activations of different widths"):
+        build_model(ModelConfig(arch="resnet8"), quant, (3, 32, 32), 10)
+    both = QuantConfig(layers={"conv4": {"act_bits": 4}, "conv5": {"act_bits": 4}})
+    assert build_model(ModelConfig(arch="resnet8"), both, (3, 32, 32), 10).add1 is not None

@@ -223,3 +223,26 @@ def test_l1_ranks_a_zero_stem_filter_last_and_pruning_removes_it_from_the_depthw
     pruned = prune_channels(net, groups, keep)
     kept_depthwise = net.features.conv1.weight[keep["conv0"]]
     torch.testing.assert_close(pruned.features.conv1.weight, kept_depthwise)
+
+
+def test_a_channel_zeroed_on_every_branch_of_an_addition_ranks_last_and_leaves_every_branch():
+    from hwcompress.prune.groups import coupling_groups
+    from hwcompress.prune.surgery import prune_channels
+
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(arch="resnet8", width=0.5), QuantConfig(), (3, 16, 16), 10)
+    groups = coupling_groups(net)
+    with torch.no_grad():
+        net.conv0.weight[5] = 0  # the stem's channel 5 ...
+        net.conv2.weight[5] = 0  # ... and the block's branch: both operands of the addition
+        net.bn0.weight[5] = net.bn2.weight[5] = 0
+    for criterion in (L1Norm(), BNScale()):
+        scores = criterion(net, groups)
+        assert scores["stage0"].argmin() == 5, type(criterion).__name__
+    kept = channels_to_keep(scores, kept_counts(scores, 0.1, Allocation.UNIFORM))["stage0"]
+    pruned = prune_channels(net, groups, {"stage0": kept})
+    assert 5 not in kept.tolist()
+    for producer in ("conv0", "conv2"):
+        torch.testing.assert_close(getattr(pruned, producer).weight, getattr(net, producer).weight[kept])
+    for consumer in ("conv1", "conv3", "conv5"):
+        torch.testing.assert_close(getattr(pruned, consumer).weight, getattr(net, consumer).weight[:, kept])

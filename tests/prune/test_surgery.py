@@ -9,7 +9,7 @@ from hwcompress.config import CompileConfig, ModelConfig, QuantConfig, TargetCon
 from hwcompress.export.qonnx_export import export_qonnx_model
 from hwcompress.fileio import save_onnx
 from hwcompress.models import build_model
-from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.groups import coupling_groups, sequential_groups
 from hwcompress.prune.surgery import channel_counts, prune_channels
 from hwcompress.tools import Toolchain
 from hwcompress.train import predict
@@ -27,23 +27,28 @@ def calibrated(arch: str, shape, hidden=None, seed=0, width=1.0):
 
 
 def zero_consumer_inputs(net, group, removed):
-    """The original network with the removed channels' contributions zeroed in the consumer."""
+    """The original network with the removed channels' contributions zeroed in every consumer."""
     net = __import__("copy").deepcopy(net)
-    consumer = dict(net.named_modules())[group.consumers[0].module]
-    stride = group.consumers[0].stride
+    modules = dict(net.named_modules())
     with torch.no_grad():
-        for channel in removed:
-            consumer.weight[:, channel * stride : (channel + 1) * stride] = 0
+        for part in group.consumers:
+            for channel in removed:
+                modules[part.module].weight[:, channel * part.stride : (channel + 1) * part.stride] = 0
     return net
 
 
 @pytest.mark.parametrize(
     ("arch", "shape", "hidden", "width"),
-    [("mlp", (1, 8, 8), (16, 12), 1.0), ("lenet5", (1, 28, 28), None, 1.0), ("mobilenet", (1, 28, 28), None, 0.25)],
+    [
+        ("mlp", (1, 8, 8), (16, 12), 1.0),
+        ("lenet5", (1, 28, 28), None, 1.0),
+        ("mobilenet", (1, 28, 28), None, 0.25),
+        ("resnet8", (3, 16, 16), None, 0.5),
+    ],
 )
 def test_removing_channels_equals_silencing_them(arch, shape, hidden, width):
     net, images = calibrated(arch, shape, hidden, width=width)
-    groups = sequential_groups(net)
+    groups = coupling_groups(net)
     for group in groups:
         keep = torch.tensor([c for c in range(group.channels) if c % 3])
         removed = [c for c in range(group.channels) if c % 3 == 0]
@@ -115,6 +120,30 @@ def test_pruned_mobilenet_compiles_and_verifies_bit_exactly(tmp_path):
     assert result.mismatches == 0
     vvaus = [layer for layer in compiled.estimate.layers if layer.op_type.startswith("VVAU")]
     assert len(vvaus) == 3
+
+
+def test_a_residual_stream_is_one_group_from_the_stem_to_the_next_shortcut():
+    net, _ = calibrated("resnet8", (3, 16, 16), width=0.5)
+    stream = coupling_groups(net)[0]
+    assert stream.name == "stage0" and [part.module for part in stream.producers] == ["conv0", "conv2"]
+    assert [part.module for part in stream.consumers] == ["conv1", "conv3", "conv5"]
+    assert stream.observed == "add0", "PCAS and Taylor look at the stream after the addition"
+    pruned = prune_channels(net, coupling_groups(net), {"stage0": torch.tensor([1, 4, 6])})
+    assert pruned.conv0.out_channels == pruned.conv2.out_channels == pruned.bn2.num_features == 3
+    assert pruned.conv1.in_channels == pruned.conv3.in_channels == pruned.conv5.in_channels == 3
+    assert pruned.conv2.in_channels == 8, "the block's inner channels are their own group"
+
+
+def test_pruned_resnet8_compiles_and_verifies_bit_exactly(tmp_path):
+    net, images = calibrated("resnet8", (3, 16, 16), width=0.5)
+    keep = {"stage0": torch.arange(0, 8, 2), "conv3": torch.arange(0, 16, 3), "stage2": torch.arange(0, 32, 4)}
+    pruned = prune_channels(net, coupling_groups(net), keep).eval()
+    save_onnx(export_qonnx_model(pruned, (3, 16, 16)), tmp_path / "m.onnx")
+    board, target = get_board("pynq-z2"), TargetConfig(fps=1000)
+    compiled = compile_qonnx(tmp_path / "m.onnx", tmp_path / "out", board, target, CompileConfig(), Toolchain())
+    assert verify_compiled(compiled.directory, images[:24], predict(pruned, images[:24]).numpy()).mismatches == 0
+    kinds = [layer.op_type.rsplit("_", 1)[0] for layer in compiled.estimate.layers]
+    assert kinds.count("ElementwiseAdd") == 3 and kinds.count("DuplicateStreams") == 3
 
 
 def _gemms_to_matmuls(model):

@@ -1,6 +1,6 @@
-"""Benchmark: FINN's estimates of the zoo's CNV flows at the throughput BNN-PYNQ measured on PYNQ-Z2.
+"""Benchmark: FINN's estimates of the zoo's CNN flows at several target throughputs (no dataset needed).
 
-Usage: python bench/cnv_estimates.py [--flows cnv-w1a1-cifar10 cnv-w1a2-cifar10 cnv-w2a2-cifar10]
+Usage: python bench/zoo_estimates.py [--flows cnv-w1a1-cifar10 cnv-w1a2-cifar10 cnv-w2a2-cifar10]
                                      [--fps 9150 2580]
 
 For each flow and each target fps: LUT, BRAM18 and fps as FINN estimates them for the network as the flow
@@ -32,7 +32,8 @@ from hwcompress.models import build_model
 from hwcompress.tools import Toolchain
 
 REPO = Path(__file__).resolve().parent.parent
-CIFAR_SHAPE, CIFAR_CLASSES = (3, 32, 32), 10
+SHAPES = {"cifar10": (3, 32, 32), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "digits": (1, 8, 8)}
+CLASSES = 10
 
 
 def main() -> int:
@@ -47,11 +48,13 @@ def main() -> int:
         flow = load_flow(REPO / "flows" / f"{name}.yaml")
         board = get_board(flow.board)
         torch.manual_seed(0)
-        model = build_model(flow.model, flow.quant, CIFAR_SHAPE, CIFAR_CLASSES).eval()
+        channels, height, width = SHAPES[flow.data.name.value]
+        shape = (channels, flow.data.pad_to or height, flow.data.pad_to or width)
+        model = build_model(flow.model, flow.quant, shape, CLASSES).eval()
         for fps in args.fps:
             target = flow.target.model_copy(update={"fps": fps, "enforce_fit": False})
             with tempfile.TemporaryDirectory() as tmp:
-                save_onnx(export_qonnx_model(model, CIFAR_SHAPE), Path(tmp) / "model.onnx")
+                save_onnx(export_qonnx_model(model, shape), Path(tmp) / "model.onnx")
                 began = time.perf_counter()
                 compiled = compile_qonnx(
                     Path(tmp) / "model.onnx", Path(tmp) / "out", board, target, flow.compile, Toolchain()
