@@ -210,6 +210,13 @@ class Schedule(StrEnum):
     STEP = "step"
 
 
+class AugmentConfig(StrictModel):
+    """Random changes to each training batch (never to validation or test images)."""
+
+    flip: bool = Field(False, description="Flip half the images left to right (not for digits).")
+    shift: int = Field(0, ge=0, le=8, description="Shift each image by up to this many pixels in x and y.")
+
+
 class TrainConfig(StrictModel):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(128, ge=1)
@@ -221,6 +228,7 @@ class TrainConfig(StrictModel):
     step_epochs: int = Field(10, ge=1, description="'step' schedule: epochs between decays.")
     gamma: float = Field(0.1, gt=0.0, le=1.0, description="'step' schedule: decay factor.")
     seed: int = 0
+    augment: AugmentConfig = Field(default_factory=AugmentConfig, description="Training-time augmentation.")
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
     device: str = Field(
         "auto",

@@ -16,6 +16,7 @@ from torch import nn
 from hwcompress.config import TrainConfig
 from hwcompress.data import Splits
 from hwcompress.errors import HwcompressError
+from hwcompress.train.augment import augment
 from hwcompress.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from hwcompress.train.distill import Distillation
 from hwcompress.train.optim import build_optimizer, build_scheduler
@@ -141,12 +142,11 @@ def fit(
         total_loss, correct, seen = 0.0, 0, 0
         for done, first in enumerate(range(0, len(images), cfg.batch_size), start=1):
             index = order[first : first + cfg.batch_size]
-            logits = model(images[index])
+            batch = augment(images[index], cfg.augment, shuffle)
+            logits = model(batch)
             target = labels[index]
-            if distillation is None:
-                loss = F.cross_entropy(logits, target)
-            else:
-                loss = distillation.loss(logits, images[index], target)
+            plain = distillation is None
+            loss = F.cross_entropy(logits, target) if plain else distillation.loss(logits, batch, target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -41,7 +41,7 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(
     tmp_path, write_flow, cli_env, tiny_flow, hwcompress_exe
 ):
     epochs = 40
-    flow = tiny_flow(train={"epochs": epochs})
+    flow = tiny_flow(train={"epochs": epochs, "augment": {"flip": True, "shift": 1}})  # augmentation draws resume too
     flow_path = write_flow(flow)
 
     def train(runs: str, wait: bool = True):
