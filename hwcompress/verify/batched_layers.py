@@ -4,7 +4,9 @@ FINN executes ConvolutionInputGenerator through qonnx's Im2Col, which assumes ba
 are cut from a whole batch at once (NHWC in, each output pixel's window in kernel row, kernel column, channel
 order out, as Im2Col lays it out). FINN's VVAU (depthwise convolution) reshapes to batch 1 and multiplies by a
 dense (channels x kernel, channels) matrix that is almost all zeros; here each channel's window meets its own
-filter. Tests check every layer against FINN's per-sample execution bit for bit.
+filter. MVAU, VVAU and Thresholding count the thresholds each value reaches by a binary search per channel
+(qonnx's multithreshold compares every value with every threshold). Tests check every layer against FINN's
+per-sample execution bit for bit.
 
 Each function takes the custom op, the graph and the node's input values, and returns its output.
 """
@@ -14,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+#: Above this many thresholds per channel, a binary search beats comparing with each.
+MANY_THRESHOLDS = 16
 
 
 def sliding_windows(op, model, x: np.ndarray) -> np.ndarray:
@@ -29,10 +34,59 @@ def sliding_windows(op, model, x: np.ndarray) -> np.ndarray:
     return np.stack(windows, axis=3).reshape(len(x), oh, ow, -1)
 
 
+def thresholded(values: np.ndarray, thresholds: np.ndarray, out_scale: float, out_bias: float) -> np.ndarray:
+    """qonnx's multithreshold on channels-last ``values``: how many of its channel's thresholds (one row per
+    channel, or one row for all) each value reaches, times ``out_scale``, plus ``out_bias``; float32.
+
+    Few thresholds (low bit widths): one vectorized comparison per threshold column. Many: a binary search per
+    channel over that channel's values.
+    """
+    rows = np.sort(thresholds, axis=1)
+    if rows.shape[1] <= MANY_THRESHOLDS:
+        counts = np.zeros(values.shape, dtype=np.float32)
+        for column in rows.T:
+            counts += values >= column
+    else:
+        flat = np.moveaxis(values, -1, 0).reshape(values.shape[-1], -1)
+        found = [np.searchsorted(rows[c if len(rows) > 1 else 0], flat[c], side="right") for c in range(len(flat))]
+        counts = np.moveaxis(np.stack(found).reshape(values.shape[-1], *values.shape[:-1]), 0, -1).astype(np.float32)
+    return counts * np.float32(out_scale) + np.float32(out_bias)
+
+
+def _activation(op) -> tuple[int, int]:
+    """The (scale, bias) that turn a threshold count into the layer's output values."""
+    bipolar = op.get_nodeattr("outputDataType") == "BIPOLAR"
+    return (2, -1) if bipolar else (1, op.get_nodeattr("ActVal"))
+
+
+def matrix_vector(op, model, x: np.ndarray, weights: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
+    """MVAU: FINN's matrix product (XNOR-popcount for binary operands), then the thresholds."""
+    from qonnx.custom_op.general.xnorpopcount import xnorpopcountmatmul
+
+    x = x.reshape(op.get_normal_input_shape())
+    if op.get_nodeattr("binaryXnorMode"):
+        result = xnorpopcountmatmul(x, weights)
+    elif op.get_nodeattr("inputDataType") == op.get_nodeattr("weightDataType") == "BIPOLAR":
+        result = xnorpopcountmatmul((x + 1) / 2, (weights + 1) / 2)
+    else:
+        result = np.matmul(x, weights)
+    if op.get_nodeattr("noActivation"):
+        return result
+    return thresholded(result, thresholds, *_activation(op))
+
+
+def threshold_layer(op, model, x: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Thresholding: the thresholds alone, channels last."""
+    return thresholded(x, thresholds, *_activation_of_thresholding(op))
+
+
+def _activation_of_thresholding(op) -> tuple[int, int]:
+    bipolar = op.get_nodeattr("outputDataType") == "BIPOLAR"
+    return (2, 2 * op.get_nodeattr("ActVal") - 1) if bipolar else (1, op.get_nodeattr("ActVal"))
+
+
 def vector_vector(op, model, x: np.ndarray, weights: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
     """VVAU: each channel's window (kernel positions x channels, PE-interleaved) times its filter, thresholded."""
-    from qonnx.custom_op.general.multithreshold import multithreshold
-
     (kh, kw), channels = op.get_nodeattr("Kernel"), op.get_nodeattr("Channels")
     producer = model.find_producer(op.onnx_node.input[0])
     pe = channels if producer is not None and producer.op_type == "ConvolutionInputGenerator" else op.get_nodeattr("PE")
@@ -44,11 +98,13 @@ def vector_vector(op, model, x: np.ndarray, weights: np.ndarray, thresholds: np.
         result = (result + kh * kw) / 2
     if op.get_nodeattr("noActivation"):
         return result
-    bipolar_out = op.get_nodeattr("outputDataType") == "BIPOLAR"
-    nchw = result.transpose(0, 3, 1, 2)
-    out = multithreshold(nchw, thresholds, 2 if bipolar_out else 1, -1 if bipolar_out else op.get_nodeattr("ActVal"))
-    return out.transpose(0, 2, 3, 1)
+    return thresholded(result, thresholds, *_activation(op))
 
 
 #: Generic op type -> ``run(custom_op, model, *input values) -> output``.
-NUMPY_LAYERS: dict[str, Callable] = {"ConvolutionInputGenerator": sliding_windows, "VVAU": vector_vector}
+NUMPY_LAYERS: dict[str, Callable] = {
+    "ConvolutionInputGenerator": sliding_windows,
+    "MVAU": matrix_vector,
+    "Thresholding": threshold_layer,
+    "VVAU": vector_vector,
+}

@@ -4,8 +4,8 @@ FINN's ``execute_onnx`` runs one sample at a time: the HW-layer graph fixes batc
 in node attributes (``numInputVectors``, ``out_shape``, ``BatchSize``...). ``with_batch`` rewrites a copy of
 the graph for a batch of N. The executor walks the graph node by node with qonnx's ``execute_node``: layers
 whose Python model is known to handle a batch run once on all N samples; FINN's ConvolutionInputGenerator
-(whose qonnx Im2Col assumes batch 1) and VVAU run as batched numpy equivalents (``batched_layers``); any other
-layer runs sample by sample. qonnx's per-node
+(whose qonnx Im2Col assumes batch 1), VVAU, MVAU and Thresholding run as faster batched numpy equivalents
+(``batched_layers``); any other layer runs sample by sample. qonnx's per-node
 "sanitizing" lives in ``execute_onnx`` and so is skipped: outputs are compared exactly with a reference anyway.
 """
 
@@ -31,9 +31,7 @@ CHUNK = 1000
 SHAPE_ATTRS = ("in_shape", "out_shape", "lhs_shape", "rhs_shape", "transpose_in_shape", "transpose_out_shape")
 #: Generic FINN layers whose Python execution handles a batch once ``with_batch`` rewrote their attributes
 #: (each checked against per-sample execution in tests/verify).
-BATCHED_LAYERS = frozenset(
-    {"MVAU", "Thresholding", "Reshape", "Pool", "FMPadding", "DuplicateStreams", "ElementwiseAdd", "Shuffle"}
-)
+BATCHED_LAYERS = frozenset({"Reshape", "Pool", "FMPadding", "DuplicateStreams", "ElementwiseAdd", "Shuffle"})
 
 
 def with_batch(model: ModelWrapper, n: int) -> ModelWrapper:

@@ -52,7 +52,8 @@ def test_step_choice_lives_in_one_place_and_says_what_is_missing():
     assert step_hwc_host_tail in estimate_only.steps
     names = [getattr(step, "__name__", step) for step in estimate_only.steps]
     assert names[0] == "step_hwc_qonnx_to_finn", "FINN's conversion, wrapped to round ties as the model does"
-    assert names.index("step_hwc_host_tail") == names.index("step_hwc_streamline") + 1
+    streamline = names.index("step_hwc_streamline")
+    assert names[streamline + 1 : streamline + 3] == ["step_hwc_streamline_joins", "step_hwc_host_tail"]
     full = plan_steps(BitfileMode.AUTO, XILINX)
     assert full.bitfile and "step_synthesize_bitfile" in full.steps
     assert not plan_steps(BitfileMode.NEVER, XILINX).bitfile
