@@ -25,6 +25,9 @@ from pydantic_core import to_jsonable_python
 
 from hwcompress.fileio import sha256_json
 
+#: Separates a recorded section from the fields left out of it: ``train!device,threads``.
+EXCEPT = "!"
+
 
 class ConfigView:
     """Read-only access to a config model that records every path read into ``reads``."""
@@ -58,15 +61,12 @@ def whole(view: ConfigView | BaseModel, ignore: tuple[str, ...] = ()) -> Any:
     """The config model behind ``view``, recorded as read in full (to hand a section to library code).
 
     Fields named in ``ignore`` are left out of the record: settings of how, not what, is computed (threads,
-    device), whose change should neither rerun the stage nor orphan its checkpoint.
+    device), whose change should neither rerun the stage nor orphan its checkpoint. The section is still
+    recorded as one path (``train!device,threads``), so a field added to it later is part of the record.
     """
     if not isinstance(view, ConfigView):
         return view
-    if ignore:
-        prefix = f"{view._path}." if view._path else ""
-        view._reads.update(f"{prefix}{name}" for name in type(view._model).model_fields if name not in ignore)
-    else:
-        view._reads.add(view._path)
+    view._reads.add(f"{view._path}{EXCEPT}{','.join(sorted(ignore))}" if ignore else view._path)
     return view._model
 
 
@@ -97,12 +97,28 @@ def values_at(config: BaseModel, paths: set[str] | list[str]) -> dict[str, Any]:
     kept = sorted(p for p in paths if not any(_inside(p, other) for other in paths if other != p))
     values = {}
     for path in kept:
+        base, _, left_out = path.partition(EXCEPT)
         value: Any = config
-        for part in filter(None, path.split(".")):
+        for part in filter(None, base.split(".")):
             value = getattr(value, part)
-        values[path] = to_jsonable_python(value)
+        value = to_jsonable_python(value)
+        if left_out:
+            value = {key: item for key, item in value.items() if key not in left_out.split(",")}
+        values[path] = value
     return values
 
 
+def display_path(path: str) -> str:
+    """A recorded path as the flow spells it (without the fields left out)."""
+    return path.partition(EXCEPT)[0]
+
+
 def _inside(path: str, other: str) -> bool:
-    return other == "" or path.startswith(other + ".")
+    """Whether ``other``'s record already holds ``path``."""
+    base, _, left_out = other.partition(EXCEPT)
+    path = display_path(path)
+    if not left_out:
+        return base == "" or path == base or path.startswith(base + ".")
+    if not path.startswith(base + "." if base else ""):
+        return False
+    return path[len(base) + 1 if base else 0 :].split(".")[0] not in left_out.split(",")

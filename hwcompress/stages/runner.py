@@ -27,7 +27,7 @@ from hwcompress.config import FlowConfig
 from hwcompress.errors import HwcompressError
 from hwcompress.fileio import replace_directory, restore_directory, sha256_file, sha256_json, write_json
 from hwcompress.progress import Progress, no_progress
-from hwcompress.stages.config_reads import ConfigReads, values_at
+from hwcompress.stages.config_reads import ConfigReads, display_path, values_at
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.manifest import MANIFEST, Manifest
 from hwcompress.tools import Environment
@@ -166,8 +166,13 @@ def _differences(path: str, old: Any, new: Any) -> list[str]:
     """``path old → new`` for each leaf that differs (mappings are compared key by key)."""
     if isinstance(old, dict) and isinstance(new, dict):
         keys = sorted(set(old) | set(new))
-        return [change for key in keys for change in _differences(f"{path}.{key}", old.get(key), new.get(key))]
-    return [] if old == new else [f"{path or 'flow'} {old} → {new}"]
+        base = display_path(path)
+        return [
+            change
+            for key in keys
+            for change in _differences(f"{base}.{key}" if base else key, old.get(key), new.get(key))
+        ]
+    return [] if old == new else [f"{display_path(path) or 'flow'} {old} → {new}"]
 
 
 def _labelled(progress: Progress, stage: Stage) -> Progress:

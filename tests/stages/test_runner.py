@@ -52,9 +52,11 @@ def test_rerun_skips_a_finished_stage_and_its_manifest_records_what_it_read(flow
     assert again[0].summary == first[0].summary
     manifest = Manifest.read(tmp_path / "runs" / "tiny" / "01-train")
     assert set(manifest.outputs) == {"model.pt", "train.json"}
-    assert {"data", "model", "quant", "train.epochs", "train.lr"} <= set(manifest.config)
+    assert {"data", "model", "quant", "train!device,threads"} <= set(manifest.config)
     assert not {"target", "board", "train.threads", "train.device"} & set(manifest.config)
-    assert manifest.config["train.epochs"] == 2
+    train = manifest.config["train!device,threads"]
+    assert train["epochs"] == 2 and train["augment"] == {"flip": False, "shift": 0}
+    assert not {"threads", "device"} & set(train), "execution settings are left out of the record"
 
 
 def test_a_damaged_output_makes_the_stage_run_again(flow_in, tmp_path):
@@ -104,6 +106,11 @@ def test_a_change_reruns_the_stages_that_read_it_and_what_follows_from_their_out
     }
     # a new learning rate retrains; prune reads the new weights and runs again
     assert ran(run(flow_in(train={"lr": 0.01}), "train", "prune")) == {"train": True, "prune": True}
+    # so does any other training setting, nested ones included, named as the flow spells it
+    logged = []
+    changed = run(flow_in(train={"lr": 0.01, "augment": {"shift": 1}}), "train", log=logged.append)
+    assert ran(changed) == {"train": True}
+    assert any("train.augment.shift 0 → 1 changed" in line for line in logged), logged
 
 
 def test_replaced_outputs_are_set_aside_and_files_get_normal_permissions(flow_in, tmp_path):
