@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 
 import torch
+from data_root import CLASSES, input_shape
 
 from hwcompress.boards import get_board
 from hwcompress.compile.accelerator import compile_qonnx
@@ -32,8 +33,6 @@ from hwcompress.models import build_model
 from hwcompress.tools import Toolchain
 
 REPO = Path(__file__).resolve().parent.parent
-SHAPES = {"cifar10": (3, 32, 32), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "digits": (1, 8, 8)}
-CLASSES = 10
 
 
 def main() -> int:
@@ -48,8 +47,7 @@ def main() -> int:
         flow = load_flow(REPO / "flows" / f"{name}.yaml")
         board = get_board(flow.board)
         torch.manual_seed(0)
-        channels, height, width = SHAPES[flow.data.name.value]
-        shape = (channels, flow.data.pad_to or height, flow.data.pad_to or width)
+        shape = input_shape(flow)
         model = build_model(flow.model, flow.quant, shape, CLASSES).eval()
         for fps in args.fps:
             target = flow.target.model_copy(update={"fps": fps, "enforce_fit": False})

@@ -22,6 +22,8 @@ class LayerEstimate:
     bram18: float
     uram: float
     dsp: float
+    macs: int = 0
+    params: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ def parse_estimates(report_dir: Path, clock_mhz: float) -> Estimate:
         if name == "total":
             continue
         fold = folding.get(name, {})
+        node_counts = counts.get(name, {})
         layers.append(
             LayerEstimate(
                 name=name,
@@ -79,6 +82,8 @@ def parse_estimates(report_dir: Path, clock_mhz: float) -> Estimate:
                 bram18=float(res.get("BRAM_18K", 0)),
                 uram=float(res.get("URAM", 0)),
                 dsp=float(res.get("DSP", 0)),
+                macs=int(sum(v for k, v in node_counts.items() if k.startswith("op_mac_"))),
+                params=int(sum(v for k, v in node_counts.items() if k.startswith("param_weight_"))),
             )
         )
     total = resources["total"]

@@ -171,9 +171,10 @@ def _measured_section(measured: Measured | None, estimated_fps: float) -> dict[s
 def merge_layers(
     estimate: Estimate, costs: list[LayerCost] | None, prune: PruneSummary | None = None
 ) -> list[dict[str, Any]]:
-    """FINN's layers in order; compute layers (MVAU/VVAU) paired with the model's layers in order."""
+    """FINN's layers in order; each compute layer (MVAU/VVAU) paired with the model's layer of the same MACs and
+    weights (FINN orders a residual block's branches its own way), in order among equals."""
     channels = {layer.name: layer for layer in prune.layers} if prune else {}
-    compute = iter(costs or [])
+    paired = _pair_compute_layers([layer for layer in estimate.layers if _is_compute(layer)], costs or [])
     rows = []
     for layer in estimate.layers:
         row: dict[str, Any] = {
@@ -187,21 +188,39 @@ def merge_layers(
             "uram": layer.uram,
             "dsp": layer.dsp,
         }
-        if layer.op_type.split("_")[0] in COMPUTE_OPS:
-            cost = next(compute, None)
-            if cost is not None:
-                row.update(
-                    {
-                        "layer": cost.name,
-                        "params": cost.params,
-                        "macs": cost.macs,
-                        "bops": cost.bops,
-                        "weight_bits": cost.weight_bits,
-                        "input_bits": cost.input_bits,
-                    }
-                )
-                if cost.name in channels:
-                    row["channels_before"] = channels[cost.name].before
-                    row["channels_after"] = channels[cost.name].after
+        cost = paired.get(layer.name)
+        if cost is not None:
+            row.update(
+                {
+                    "layer": cost.name,
+                    "params": cost.params,
+                    "macs": cost.macs,
+                    "bops": cost.bops,
+                    "weight_bits": cost.weight_bits,
+                    "input_bits": cost.input_bits,
+                }
+            )
+            if cost.name in channels:
+                row["channels_before"] = channels[cost.name].before
+                row["channels_after"] = channels[cost.name].after
         rows.append(row)
     return rows
+
+
+def _is_compute(layer) -> bool:
+    return layer.op_type.split("_")[0] in COMPUTE_OPS
+
+
+def _pair_compute_layers(layers: list, costs: list[LayerCost]) -> dict[str, LayerCost]:
+    """FINN's compute layers by node name -> the model's layer with the same MACs and weights, in order among
+    equals; in plain order when FINN's per-layer counts are missing (an estimate from an older version)."""
+    if not all(layer.macs for layer in layers):
+        return {layer.name: cost for layer, cost in zip(layers, costs, strict=False)}
+    by_size: dict[tuple[int, int], list[LayerCost]] = {}
+    for cost in costs:
+        by_size.setdefault((cost.macs, cost.params), []).append(cost)
+    return {
+        layer.name: by_size[layer.macs, layer.params].pop(0)
+        for layer in layers
+        if by_size.get((layer.macs, layer.params))
+    }

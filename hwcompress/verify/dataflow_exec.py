@@ -27,7 +27,9 @@ from hwcompress.compile.finn_compat import generic_layers, import_hw_ops
 from hwcompress.progress import Progress, no_progress
 from hwcompress.verify.batched_layers import NUMPY_LAYERS
 
+#: At most this many images per batch, and about this many bytes in the largest tensor of a batch.
 CHUNK = 1000
+CHUNK_BYTES = 256 * 2**20
 SHAPE_ATTRS = ("in_shape", "out_shape", "lhs_shape", "rhs_shape", "transpose_in_shape", "transpose_out_shape")
 #: Generic FINN layers whose Python execution handles a batch once ``with_batch`` rewrote their attributes
 #: (each checked against per-sample execution in tests/verify).
@@ -92,14 +94,24 @@ class Accelerator:
         import_hw_ops()
         return cls(ModelWrapper(str(parent_path)), generic_layers(ModelWrapper(str(child_path))))
 
-    def execute(self, inputs: np.ndarray, chunk: int = CHUNK, progress: Progress = no_progress) -> np.ndarray:
-        """Outputs for every row of ``inputs``, ``chunk`` rows at a time; ``progress`` hears of each chunk."""
+    def execute(self, inputs: np.ndarray, chunk: int | None = None, progress: Progress = no_progress) -> np.ndarray:
+        """Outputs for every row of ``inputs``, ``chunk`` rows at a time (default: as many as keep the largest
+        tensor near ``CHUNK_BYTES``, at most ``CHUNK``); ``progress`` hears of each chunk."""
+        chunk = chunk or self.default_chunk()
         parts = []
         for first in range(0, len(inputs), chunk):
             progress("dataflow graph", first, len(inputs), "images")
             parts.append(self._run_parent(inputs[first : first + chunk].astype(np.float32)))
         progress("dataflow graph", len(inputs), len(inputs), "images")
         return np.concatenate(parts)
+
+    def default_chunk(self) -> int:
+        """Images per batch: the sliding windows of a CNN's early layers hold many values per image."""
+        graph = self.child.graph
+        constants = {init.name for init in graph.initializer}
+        tensors = [info.name for info in (*graph.input, *graph.output, *graph.value_info) if info.name not in constants]
+        largest = max(np.prod(self.child.get_tensor_shape(name)) for name in tensors)
+        return int(np.clip(CHUNK_BYTES // (4 * largest), 1, CHUNK))
 
     def partition_inputs(self, inputs: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
         """What the host graph feeds the dataflow partition for every row of ``inputs`` (e.g. NCHW to NHWC)."""

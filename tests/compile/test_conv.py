@@ -77,3 +77,16 @@ def test_depthwise_cost_model_agrees_with_finn(mobilenet_design):
     counts = compiled.estimate.op_counts
     assert sum(v for k, v in counts.items() if k.startswith("op_mac_")) == costs["macs"]
     assert sum(v for k, v in counts.items() if k.startswith("param_weight_")) == costs["params"]
+
+
+@pytest.mark.parametrize("design", ["resnet_design", "mobilenet_design"])
+def test_the_report_pairs_every_finn_compute_layer_with_its_model_layer(request, design):
+    from hwcompress.report.build import merge_layers
+
+    net, images, compiled = request.getfixturevalue(design)
+    costs = layer_costs(net, images.shape[1:])
+    rows = [row for row in merge_layers(compiled.estimate, costs) if row["op_type"].startswith(("MVAU", "VVAU"))]
+    assert sorted(row["layer"] for row in rows) == sorted(cost.name for cost in costs), "each paired exactly once"
+    by_name = {cost.name: cost for cost in costs}
+    for row, layer in ((row, next(e for e in compiled.estimate.layers if e.name == row["finn_node"])) for row in rows):
+        assert (layer.macs, layer.params) == (by_name[row["layer"]].macs, by_name[row["layer"]].params)
