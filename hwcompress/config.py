@@ -260,12 +260,26 @@ class RandomCriterion(StrictModel):
     seed: int = Field(0, description="Seed of the random scores.")
 
 
+class GroupReduction(StrEnum):
+    """Which weights of a coupling group a channel's norm is taken over, and how the parts combine."""
+
+    NONE = "none"
+    MEAN = "mean"
+    SUM = "sum"
+    MAX = "max"
+
+
 class L1Criterion(StrictModel):
     """Norm of each output filter's weights (Li et al., ICLR 2017)."""
 
     name: Literal["l1"] = "l1"
     p: Literal[1, 2] = Field(1, description="1: mean |w| of the filter; 2: root mean square.")
     normalization: Normalization = Field(Normalization.MEAN, description="Per-layer scaling of the scores.")
+    group_reduction: GroupReduction = Field(
+        GroupReduction.NONE,
+        description="none: the filters that write the channel; mean/sum/max: also its depthwise filters and "
+        "every consumer's input weights, combined so (Torch-Pruning's group importance).",
+    )
 
 
 class BNCriterion(StrictModel):

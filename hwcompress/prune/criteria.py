@@ -3,7 +3,9 @@
 Each is built from its config (``hwcompress.config``) and registered to it; its call returns one score per
 channel, higher = keep, scaled per layer by the config's ``normalization`` so that one global rate can rank
 every channel. Where several layers write a group's channels (the writers of a residual stream), the norm
-criterion averages over them; the batch-norm criterion averages over every batch norm on the channels.
+criterion averages over them; with ``group_reduction`` it also takes in the group's depthwise filters and its
+consumers' input weights, as Torch-Pruning's group importance does. The batch-norm criterion averages over
+every batch norm on the channels.
 """
 
 from __future__ import annotations
@@ -13,8 +15,16 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from hwcompress.config import BNCriterion, L1Criterion, RandomCriterion, TaylorCriterion
+from hwcompress.config import BNCriterion, GroupReduction, L1Criterion, RandomCriterion, TaylorCriterion
 from hwcompress.prune.importance import Scores, normalize, register_criterion
+
+#: How the norms of a group's parts combine (``none`` averages the writers' alone).
+REDUCE = {
+    GroupReduction.NONE: torch.mean,
+    GroupReduction.MEAN: torch.mean,
+    GroupReduction.SUM: torch.sum,
+    GroupReduction.MAX: torch.amax,
+}
 
 
 @register_criterion(RandomCriterion)
@@ -39,14 +49,21 @@ class L1Norm:
     def __call__(self, model, groups, data=None) -> Scores:
         modules = dict(model.named_modules())
         scores = {}
+        reduction = self.config.group_reduction
         for g in groups:
-            weights = [modules[part.module].weight.detach().flatten(1) for part in g.producers]
-            if self.config.p == 1:
-                norms = [weight.abs().mean(dim=1) for weight in weights]
-            else:
-                norms = [weight.pow(2).mean(dim=1).sqrt() for weight in weights]
-            scores[g.name] = normalize(torch.stack(norms).mean(dim=0), self.config.normalization)
+            parts = [modules[part.module].weight.detach().flatten(1) for part in g.producers]
+            if reduction is not GroupReduction.NONE:
+                parts += [modules[part.module].weight.detach().flatten(1) for part in g.outputs[len(g.producers) :]]
+                parts += [
+                    modules[part.module].weight.detach().transpose(0, 1).reshape(g.channels, -1) for part in g.consumers
+                ]
+            norms = torch.stack([self._norm(weight) for weight in parts])
+            scores[g.name] = normalize(REDUCE[reduction](norms, dim=0), self.config.normalization)
         return scores
+
+    def _norm(self, rows: torch.Tensor) -> torch.Tensor:
+        """Each row's mean |w| (p = 1) or root mean square (p = 2)."""
+        return rows.abs().mean(dim=1) if self.config.p == 1 else rows.pow(2).mean(dim=1).sqrt()
 
 
 @register_criterion(BNCriterion)

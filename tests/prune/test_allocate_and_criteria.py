@@ -246,3 +246,19 @@ def test_a_channel_zeroed_on_every_branch_of_an_addition_ranks_last_and_leaves_e
         torch.testing.assert_close(getattr(pruned, producer).weight, getattr(net, producer).weight[kept])
     for consumer in ("conv1", "conv3", "conv5"):
         torch.testing.assert_close(getattr(pruned, consumer).weight, getattr(net, consumer).weight[:, kept])
+
+
+def test_group_reduction_sees_a_channel_its_consumer_ignores(mlp):
+    net, groups = mlp
+    with torch.no_grad():
+        net.body.fc1.weight[5] = 0.5  # an average filter ...
+        net.body.out.weight[:, 5] = 0  # ... whose output nobody reads
+    assert L1Norm()(net, groups)["fc1"].argmin() != 5, "the filter alone looks ordinary"
+    for reduction in ("mean", "sum"):
+        scores = L1Norm(L1Criterion(group_reduction=reduction))(net, groups)
+        assert scores["fc1"].argmin() == 5, reduction
+    most = L1Norm(L1Criterion(group_reduction="max"))(net, groups)["fc1"]
+    consumer = net.body.out.weight.abs().mean(dim=0)
+    producer = net.body.fc1.weight.abs().mean(dim=1)
+    widest = torch.maximum(producer, consumer)
+    torch.testing.assert_close(most, widest / widest.mean())
