@@ -124,13 +124,13 @@ def residual_groups(model: QuantResNet) -> list[ChannelGroup]:
     """
     modules = dict(model.named_modules())
 
-    def layer(i: int, consumer: int, stride: int = 1, name: str | None = None) -> ChannelGroup:
+    def layer(i: int, consumer: int) -> ChannelGroup:
         return ChannelGroup(
-            name or f"conv{i}",
+            f"conv{i}",
             modules[f"conv{i}"].out_channels,
             (Slice(f"conv{i}", 0),),
             (f"bn{i}",),
-            (Slice(f"conv{consumer}", 1, stride),),
+            (Slice(f"conv{consumer}", 1),),
             (f"act{i}",),
         )
 

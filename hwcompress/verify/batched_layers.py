@@ -4,9 +4,10 @@ FINN executes ConvolutionInputGenerator through qonnx's Im2Col, which assumes ba
 are cut from a whole batch at once (NHWC in, each output pixel's window in kernel row, kernel column, channel
 order out, as Im2Col lays it out). FINN's VVAU (depthwise convolution) reshapes to batch 1 and multiplies by a
 dense (channels x kernel, channels) matrix that is almost all zeros; here each channel's window meets its own
-filter. MVAU, VVAU and Thresholding count the thresholds each value reaches by a binary search per channel
-(qonnx's multithreshold compares every value with every threshold). Tests check every layer against FINN's
-per-sample execution bit for bit.
+filter. MVAU multiplies the whole batch as one matrix. MVAU, VVAU and Thresholding count the thresholds each
+value reaches one threshold column at a time, or by a binary search per channel where there are many (qonnx's
+multithreshold builds a value x threshold comparison array). Tests check every layer against FINN's per-sample
+execution bit for bit.
 
 Each function takes the custom op, the graph and the node's input values, and returns its output.
 """
