@@ -106,7 +106,7 @@ class QuantConvNet(nn.Module):
                 nn.init.uniform_(module.weight, -1.0, 1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(self.input_quant(x.float()))
+        x = self.features(self.input_quant(x.to(self.norm.weight.dtype)))
         return self.norm(self.classifier(x.flatten(1)))
 
     def constrain_weights_(self) -> None:

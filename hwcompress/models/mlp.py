@@ -55,7 +55,7 @@ class QuantMLP(nn.Module):
                 nn.init.uniform_(module.weight, -1.0, 1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.input_quant(x.flatten(1).float())
+        x = self.input_quant(x.flatten(1).to(self.norm.weight.dtype))
         return self.norm(self.body(self.input_drop(x)))
 
     def constrain_weights_(self) -> None:

@@ -105,7 +105,7 @@ class QuantResNet(nn.Module):
         return getattr(self, f"act{i}")(getattr(self, f"bn{i}")(getattr(self, f"conv{i}")(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self._layer(0, self.input_quant(x.float()))
+        x = self._layer(0, self.input_quant(x.to(self.norm.weight.dtype)))
         for block in self.blocks:
             branch = self._layer(block.second, self._layer(block.first, x))
             shortcut = x if block.shortcut is None else self._layer(block.shortcut, x)

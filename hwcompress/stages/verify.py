@@ -1,4 +1,4 @@
-"""The verify stage: the accelerator's dataflow graph on the whole test set, against the PyTorch model."""
+"""The verify stage: the accelerator's dataflow graph on the whole test set, against the PyTorch model in float64."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from hwcompress.fileio import write_json, write_npy
 from hwcompress.stages.artifacts import DATAFLOW_OUTPUTS, DESIGN, VERIFICATION
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.networks import final_network, flow_data
-from hwcompress.train.loop import predict
+from hwcompress.train.loop import predict_exact
 from hwcompress.verify.accelerator import verify_compiled
 
 
@@ -14,7 +14,7 @@ def verify_stage(ctx: StageContext) -> StageOutput:
     data = flow_data(ctx)
     count = ctx.flow.verify.samples or len(data.test_x)
     images, labels = data.test_x[:count], data.test_y[:count]
-    reference = predict(final_network(ctx), images).numpy()
+    reference = predict_exact(final_network(ctx), images).numpy()
     design = ctx.read(DESIGN)
     result = verify_compiled(design.directory, images, reference, labels, ctx.progress)
     write_json(ctx.output(VERIFICATION), result.to_json())
