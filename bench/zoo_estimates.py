@@ -1,7 +1,7 @@
 """Benchmark: FINN's estimates of the zoo's CNN flows at several target throughputs (no dataset needed).
 
 Usage: python bench/zoo_estimates.py [--flows cnv-w1a1-cifar10 cnv-w1a2-cifar10 cnv-w2a2-cifar10]
-                                     [--fps 9150 2580]
+                                     [--fps 9150 5000 2580]
 
 For each flow and each target fps: LUT, BRAM18 and fps as FINN estimates them for the network as the flow
 builds it (FINN's estimates do not depend on the trained weights: bench/preflight.py), whether it fits the
@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flows", nargs="*", default=["cnv-w1a1-cifar10", "cnv-w1a2-cifar10", "cnv-w2a2-cifar10"])
-    parser.add_argument("--fps", nargs="*", type=float, default=[9150, 2580])
+    parser.add_argument("--fps", nargs="*", type=float, help="target fps values (default: each flow's own)")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, {date.today()}\n")
     print("| flow | target fps | LUT (estimate) | BRAM18 (estimate) | fps (estimate) | fits PYNQ-Z2 | seconds |")
@@ -49,7 +49,7 @@ def main() -> int:
         torch.manual_seed(0)
         shape = input_shape(flow)
         model = build_model(flow.model, flow.quant, shape, CLASSES).eval()
-        for fps in args.fps:
+        for fps in args.fps or [flow.target.fps]:
             target = flow.target.model_copy(update={"fps": fps, "enforce_fit": False})
             with tempfile.TemporaryDirectory() as tmp:
                 save_onnx(export_qonnx_model(model, shape), Path(tmp) / "model.onnx")
