@@ -245,6 +245,7 @@ class Normalization(StrEnum):
     MAX = "max"
     SUM = "sum"
     L2 = "l2"
+    PERCENTILE = "percentile"
 
 
 class NoCriterion(StrictModel):
@@ -307,6 +308,12 @@ class PCASCriterion(StrictModel):
     lr: float = Field(0.01, gt=0.0, description="Learning rate of the attention modules.")
     reduction: int = Field(4, ge=1, description="Hidden width of a module: channels / reduction (at least 4).")
     spread: float = Field(0.03, ge=0.0, description="Weight of the penalty on the gates' distance from 1.")
+    gate: Literal["softmax", "sigmoid"] = Field(
+        "softmax",
+        description="softmax: a layer's gates share a budget (PCAS); sigmoid: each gate on its own (a naive "
+        "squeeze-and-excitation gate, the baseline).",
+    )
+    normalization: Normalization = Field(Normalization.NONE, description="Per-layer scaling of the scores.")
     seed: int = 0
 
 
@@ -347,6 +354,9 @@ class PruneConfig(StrictModel):
     rate: float = Field(0.0, ge=0.0, lt=1.0, description="Share of all prunable channels removed.")
     allocation: Allocation = Field(Allocation.GLOBAL, description="global: one ranking over all layers.")
     min_channels: int = Field(4, ge=1, description="No layer keeps fewer channels.")
+    cost_aware: bool = Field(
+        False, description="Rank channels by importance per MAC they cost (their layers' MACs / channels)."
+    )
     granularity: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
         "auto",
         description="Kept channel counts are rounded to multiples of this; 'auto': the power of two FINN's "

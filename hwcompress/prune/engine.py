@@ -18,7 +18,7 @@ from hwcompress.prune.allocate import channels_to_keep, kept_counts, round_count
 from hwcompress.prune.folding import foldable_counts, matrix_layers
 from hwcompress.prune.groups import coupling_groups
 from hwcompress.prune.importance import TrainingData
-from hwcompress.prune.scoring import channel_scores
+from hwcompress.prune.scoring import channel_scores, per_mac
 from hwcompress.prune.surgery import channel_counts, prune_channels
 from hwcompress.train.loop import accuracy
 
@@ -109,6 +109,8 @@ def _prune_step(result: Pruned, data: Splits, cfg: PruneConfig, rate: float, cyc
     current = sum(channel_counts(result.model, groups).values())
     relative = max(0.0, 1.0 - round(sum(result.before.values()) * (1.0 - rate)) / current)
     scores = channel_scores(cfg.criterion, result.model, groups, TrainingData(data.train_x, data.train_y))
+    if cfg.cost_aware:
+        scores = per_mac(scores, result.model, groups, data.input_shape)
     counts, result.granularity = channel_counts_for(
         result.model, data.input_shape, scores, relative, cfg, cycles_per_image
     )

@@ -83,6 +83,9 @@ def normalize(scores: torch.Tensor, how: Normalization) -> torch.Tensor:
     """A layer's scores scaled so that one ranking can compare them with other layers' (Torch-Pruning's idea)."""
     if how is Normalization.NONE:
         return scores
+    if how is Normalization.PERCENTILE:  # the share of the layer's channels each one outranks or ties
+        ranks = scores.argsort().argsort().to(torch.float32) + 1
+        return ranks / len(scores)
     scale = {
         Normalization.MEAN: scores.mean,
         Normalization.MAX: scores.max,

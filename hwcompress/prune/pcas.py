@@ -16,7 +16,7 @@ from torch import nn
 
 from hwcompress.config import PCASCriterion
 from hwcompress.prune.groups import ChannelGroup
-from hwcompress.prune.importance import Scores, TrainingData, register_criterion
+from hwcompress.prune.importance import Scores, TrainingData, normalize, register_criterion
 
 
 class ChannelAttention(nn.Module):
@@ -24,10 +24,12 @@ class ChannelAttention(nn.Module):
 
     The gates are a softmax over the channels times their number: they average 1 in every layer, so a layer
     can only raise a channel by lowering others, and the mean gates of different layers share one scale.
+    ``gate="sigmoid"`` is the naive squeeze-and-excitation baseline: 2 x sigmoid, each gate on its own.
     """
 
-    def __init__(self, channels: int, reduction: int = 4) -> None:
+    def __init__(self, channels: int, reduction: int = 4, gate: str = "softmax") -> None:
         super().__init__()
+        self.gate = gate
         hidden = max(4, channels // reduction)
         self.squeeze = nn.Linear(channels, hidden)
         self.excite = nn.Linear(hidden, channels)
@@ -37,6 +39,8 @@ class ChannelAttention(nn.Module):
     def forward(self, activation: torch.Tensor) -> torch.Tensor:
         pooled = activation.flatten(2).mean(2) if activation.dim() > 2 else activation
         logits = self.excite(F.relu(self.squeeze(pooled)))
+        if self.gate == "sigmoid":  # each gate on its own, 1 at the start
+            return 2 * torch.sigmoid(logits)
         return torch.softmax(logits, dim=1) * logits.shape[1]
 
 
@@ -58,7 +62,7 @@ class PCAS:
         cfg = self.config
         torch.manual_seed(cfg.seed)
         modules = dict(model.named_modules())
-        attention = {g.name: ChannelAttention(g.channels, cfg.reduction) for g in groups}
+        attention = {g.name: ChannelAttention(g.channels, cfg.reduction, cfg.gate) for g in groups}
         sums = {g.name: torch.zeros(g.channels) for g in groups}
         state = {"record": False, "count": 0, "penalty": 0.0}
 
@@ -102,4 +106,4 @@ class PCAS:
             for parameter, requires_grad in frozen:
                 parameter.requires_grad_(requires_grad)
             model.train(was_training)
-        return {name: total / max(state["count"], 1) for name, total in sums.items()}
+        return {name: normalize(total / max(state["count"], 1), cfg.normalization) for name, total in sums.items()}

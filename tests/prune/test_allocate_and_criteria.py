@@ -62,6 +62,30 @@ def test_l1_ranks_a_zero_filter_last(mlp):
     assert scores["fc1"].argmin() == 5 and scores["fc1"].mean() == pytest.approx(1.0)
 
 
+def test_percentile_normalization_is_each_channels_rank_in_its_layer(mlp):
+    net, groups = mlp
+    raw = L1Norm(L1Criterion(normalization=Normalization.NONE))(net, groups)
+    ranked = L1Norm(L1Criterion(normalization=Normalization.PERCENTILE))(net, groups)
+    for name, scores in raw.items():
+        assert sorted(ranked[name].tolist()) == [(i + 1) / len(scores) for i in range(len(scores))]
+        assert torch.equal(scores.argsort(), ranked[name].argsort())
+
+
+def test_cost_aware_scores_are_importance_per_mac_of_every_layer_a_channel_touches(mlp):
+    from hwcompress.prune.scoring import per_mac
+
+    net, groups = mlp  # 64 -> 8 -> 8 -> 10
+    ones = {g.name: torch.ones(g.channels) for g in groups}
+    scaled = per_mac(ones, net, groups, (1, 8, 8))
+    assert torch.allclose(scaled["fc0"], torch.full((8,), 1 / (64 + 8)))  # its filter, and its column of fc1
+    assert torch.allclose(scaled["fc1"], torch.full((8,), 1 / (8 + 10)))
+    lenet = build_model(ModelConfig(arch="lenet5"), QuantConfig(), (1, 28, 28), 10)
+    costs = per_mac(
+        {g.name: torch.ones(g.channels) for g in sequential_groups(lenet)}, lenet, sequential_groups(lenet), (1, 28, 28)
+    )
+    assert costs["conv0"][0] == pytest.approx(1 / (25 * 24 * 24 + 20 * 25 * 8 * 8 * 50 / 20))
+
+
 @pytest.mark.parametrize(
     ("normalization", "check"),
     [
@@ -166,6 +190,11 @@ def test_pcas_gates_off_a_harmful_channel_and_returns_the_network_unchanged(tiny
     )
     assert (tied["fc0"] - 1).abs().max() < (free["fc0"] - 1).abs().max(), "the spread penalty holds gates near 1"
     assert tied["fc0"].argmin() == 3, "and still finds the harmful channel"
+    naive = PCAS(PCASCriterion(epochs=3, batch_size=64, gate="sigmoid"))(
+        net, groups, TrainingData(data.train_x, data.train_y)
+    )
+    assert naive["fc0"].argmin() == 3 and naive["fc0"].max() <= 2.0, "the sigmoid gates, each in (0, 2), find it too"
+    assert accuracy(net, data.val_x, data.val_y) == harmed
 
 
 def test_folding_granularity_is_the_parallelism_finn_needs_at_the_target():
