@@ -101,7 +101,8 @@ BUILDERS: dict[Arch, Callable[[ModelConfig, QuantConfig, tuple[int, ...], int], 
 
 
 def describe_layers(net: nn.Module, model: ModelConfig, quant: QuantConfig) -> list[str]:
-    """One short phrase per compute layer, e.g. ``fc0 784->64 w2 a2`` or ``conv0 1->20 5x5 w2 a2``."""
+    """One short phrase per compute layer, e.g. ``fc0 784->64 w2 a2``, ``conv0 1->20 5x5 w2 a2`` or
+    ``conv3 16->32 3x3 stride 2 w2 a2``."""
     modules = {name.rsplit(".", 1)[-1]: module for name, module in net.named_modules()}
     phrases = []
     for layer in layer_plan(model, quant):
@@ -109,7 +110,9 @@ def describe_layers(net: nn.Module, model: ModelConfig, quant: QuantConfig) -> l
         acts = f" a{layer.act_bits}" if layer.act_bits else ""
         if hasattr(module, "kernel_size"):
             k = "x".join(map(str, module.kernel_size))
-            shape = f"{module.in_channels}->{module.out_channels} {k}"
+            kind = " depthwise" if module.groups > 1 else ""
+            stride = "" if max(module.stride) == 1 else f" stride {module.stride[0]}"
+            shape = f"{module.in_channels}->{module.out_channels} {k}{kind}{stride}"
         else:
             shape = f"{module.in_features}->{module.out_features}"
         phrases.append(f"{layer.name} {shape} w{layer.weight_bits}{acts}")

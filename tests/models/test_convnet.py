@@ -67,10 +67,15 @@ def test_resnet8_is_mlperf_tinys_with_quantized_additions():
     model, quant = ModelConfig(arch="resnet8"), QuantConfig()
     net = build_model(model, quant, (3, 32, 32), 10)
     assert describe_layers(net, model, quant)[3:6] == [
-        "conv3 16->32 3x3 w2 a2",
+        "conv3 16->32 3x3 stride 2 w2 a2",
         "conv4 32->32 3x3 w2 a2",
-        "conv5 16->32 1x1 w2 a2",
+        "conv5 16->32 1x1 stride 2 w2 a2",
     ]
+    mobile = ModelConfig(arch="mobilenet")
+    assert (
+        describe_layers(build_model(mobile, quant, (1, 28, 28), 10), mobile, quant)[1]
+        == "conv1 32->32 3x3 depthwise w2 a2"
+    )
     assert (net.conv3.stride, net.conv5.stride, net.conv1.padding) == ((2, 2), (2, 2), (1, 1))
     params = sum(m.weight.numel() for m in net.modules() if isinstance(m, QuantConv2d | QuantLinear))
     assert params == 77_360, "the convolution and classifier weights of MLPerf Tiny's ResNet-8"
