@@ -3,10 +3,13 @@
 Usage:
   python bench/prune_sweep.py train    FLOW --out DIR [--seeds 0 1 2]
   python bench/prune_sweep.py prune    FLOW --out DIR [--criteria ...] [--rates ...] [--distill on off] [--jobs N]
+                                       [--keep-macs 0.5 0.25]   (prune to these shares of the MACs instead)
   python bench/prune_sweep.py estimate FLOW --out DIR          (FINN estimates of every pruned network)
   python bench/prune_sweep.py table    FLOW --out DIR          (BENCHMARKS.md rows, mean over seeds)
   python bench/prune_sweep.py compare  FLOW --out DIR          (smallest design at each reference's accuracy)
 
+A criterion is a name or ``name:key=value,...`` with its settings (``pcas:gate=sigmoid``,
+``l1:group_reduction=mean``; ``cost_aware=true`` or ``schedule=iterative`` there set the prune section's).
 ``train`` trains the unpruned network once per seed; ``prune`` runs every (seed, criterion, rate, distill)
 in its own single-threaded process, one-shot, fine-tuned for ``--finetune-epochs`` at the flow's prune
 settings; ``estimate`` exports each network and asks FINN for LUT and fps at the flow's target (it needs no
@@ -28,6 +31,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import torch
+import yaml
 from data_root import search_path
 
 from hwcompress.boards import cycles_per_image, get_board
@@ -35,7 +39,7 @@ from hwcompress.config import FlowConfig, PruneConfig, load_flow
 from hwcompress.data import load_splits
 from hwcompress.fileio import write_json
 from hwcompress.models import build_model
-from hwcompress.prune.engine import prune_model
+from hwcompress.prune.engine import network_macs, prune_model
 from hwcompress.prune.groups import coupling_groups
 from hwcompress.prune.surgery import prune_channels
 from hwcompress.train.distill import Distillation
@@ -57,6 +61,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--criteria", nargs="+", default=["random", "l1", "bn", "taylor", "pcas"])
     parser.add_argument("--rates", type=float, nargs="+", default=[0.5, 0.7, 0.9])
+    parser.add_argument("--keep-macs", type=float, nargs="+", default=None, help="MAC shares instead of rates")
     parser.add_argument("--distill", nargs="+", choices=("on", "off"), default=["on"])
     parser.add_argument("--finetune-epochs", type=int, default=5)
     parser.add_argument("--granularity", type=int, default=None, help="prune: fixed granularity (default: the flow's)")
@@ -68,7 +73,8 @@ def main() -> int:
         for seed in args.seeds:
             train_base(flow, seed, args.out, args.threads)
     elif args.phase == "prune":
-        jobs = list(product(args.seeds, args.criteria, args.rates, args.distill))
+        targets = [("macs", share) for share in args.keep_macs] if args.keep_macs else [("rate", r) for r in args.rates]
+        jobs = list(product(args.seeds, args.criteria, targets, args.distill))
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
             futures = [
                 pool.submit(prune_one, args.flow, args.out, args.finetune_epochs, args.granularity, *job)
@@ -122,21 +128,29 @@ def prune_one(
     granularity: int | None,
     seed: int,
     criterion: str,
-    rate: float,
+    target: tuple[str, float],
     distill: str,
 ) -> Path:
     """One pruned network: its kept channels, accuracy and weights under ``out/runs``."""
     torch.set_num_threads(1)
     flow = load_flow(flow_path)
-    name = f"s{seed}-{criterion}-{round(rate * 100)}-kd{distill}" + (f"-g{granularity}" if granularity else "")
+    kind, amount = target
+    label = f"{round(amount * 100)}" if kind == "rate" else f"m{round(amount * 100)}"
+    name = f"s{seed}-{criterion.replace(':', '-')}-{label}-kd{distill}" + (f"-g{granularity}" if granularity else "")
     result_path = out / "runs" / f"{name}.json"
     if result_path.exists():
         return result_path
     data = _data(flow)
     teacher = _base(flow, data, seed, out)
     settings = flow.prune.model_dump()
+    criterion_settings, prune_settings = _criterion(criterion)
     settings.update(
-        criterion=criterion, rate=rate, finetune_epochs=epochs, granularity=granularity or settings["granularity"]
+        criterion=criterion_settings,
+        rate=amount if kind == "rate" else 0.0,
+        keep_macs=amount if kind == "macs" else None,
+        finetune_epochs=epochs,
+        granularity=granularity or settings["granularity"],
+        **prune_settings,
     )
     settings["distill"]["enabled"] = distill == "on"
     cfg = PruneConfig.model_validate(settings)
@@ -157,7 +171,10 @@ def prune_one(
         {
             "seed": seed,
             "criterion": criterion,
-            "rate": rate,
+            "rate": amount if kind == "rate" else None,
+            "keep_macs": amount if kind == "macs" else None,
+            "macs": network_macs(result.model, data.input_shape),
+            "unpruned_macs": network_macs(teacher, data.input_shape),
             "distill": distill,
             "granularity": str(cfg.granularity),
             "finetune_epochs": epochs,
@@ -170,6 +187,17 @@ def prune_one(
         },
     )
     return result_path
+
+
+def _criterion(spec: str) -> tuple[dict, dict]:
+    """``pcas:gate=sigmoid,cost_aware=true`` -> the criterion's settings and the prune section's."""
+    name, _, options = spec.partition(":")
+    criterion, prune = {"name": name}, {}
+    for option in filter(None, options.split(",")):
+        key, _, value = option.partition("=")
+        parsed = yaml.safe_load(value)
+        (prune if key in PruneConfig.model_fields else criterion)[key] = parsed
+    return criterion, prune
 
 
 def estimate_one(flow: FlowConfig, path: Path) -> None:
@@ -203,20 +231,23 @@ def print_table(out: Path) -> None:
     runs = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
     groups: dict[tuple, list[dict]] = {}
     for run in runs:
-        key = (run["distill"], run.get("granularity", "auto"), run["rate"], run["criterion"])
+        target = f"{run['rate']:.0%}" if run.get("rate") is not None else f"MACs {run['keep_macs']:.0%}"
+        key = (run["distill"], run.get("granularity", "auto"), target, run["criterion"])
         groups.setdefault(key, []).append(run)
-    print("| rate | criterion | distill | granularity | seeds | top-1 | kept channels | LUT | fps |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for (distill, granularity, rate, criterion), rows in sorted(groups.items()):
+    print("| target | criterion | distill | granularity | seeds | top-1 | MACs left | kept channels | LUT | fps |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (distill, granularity, target, criterion), rows in sorted(groups.items()):
         accs = [r["test"] * 100 for r in rows]
         spread = f" ± {statistics.stdev(accs):.2f}" if len(accs) > 1 else ""
         kept = "/".join(str(n) for n in rows[0]["after"].values())
+        shares = [r["macs"] / r["unpruned_macs"] for r in rows if "macs" in r]
+        macs = f"{statistics.mean(shares):.1%}" if shares else "—"
         est = [r["estimate"] for r in rows if "estimate" in r]
         lut = f"{statistics.mean(e['lut'] for e in est):,.0f}" if est else "—"
         fps = f"{statistics.mean(e['fps'] for e in est):,.0f}" if est else "—"
         print(
-            f"| {rate:.0%} | {criterion} | {distill} | {granularity} | {len(rows)} | "
-            f"{statistics.mean(accs):.2f}%{spread} | {kept} | {lut} | {fps} |"
+            f"| {target} | {criterion} | {distill} | {granularity} | {len(rows)} | "
+            f"{statistics.mean(accs):.2f}%{spread} | {macs} | {kept} | {lut} | {fps} |"
         )
 
 

@@ -352,6 +352,9 @@ class PruneConfig(StrictModel):
         NoCriterion(), description="Channel importance: a name (l1) or a mapping with its settings; none: no pruning."
     )
     rate: float = Field(0.0, ge=0.0, lt=1.0, description="Share of all prunable channels removed.")
+    keep_macs: float | None = Field(
+        None, gt=0.0, lt=1.0, description="Instead of rate: prune until this share of the MACs is left (0.5: 2x fewer)."
+    )
     allocation: Allocation = Field(Allocation.GLOBAL, description="global: one ranking over all layers.")
     min_channels: int = Field(4, ge=1, description="No layer keeps fewer channels.")
     cost_aware: bool = Field(
@@ -371,7 +374,7 @@ class PruneConfig(StrictModel):
     @property
     def enabled(self) -> bool:
         """Whether any channel is removed."""
-        return self.criterion.name != "none" and self.rate > 0
+        return self.criterion.name != "none" and (self.rate > 0 or self.keep_macs is not None)
 
 
 class SparsifySchedule(StrEnum):

@@ -63,3 +63,13 @@ def test_iterative_schedule_reaches_the_rate_in_steps(flow, tmp_path):
     for name, keep in info.keep.items():
         assert keep == sorted(set(keep)) and max(keep) < 32, name
         assert len(keep) == next(layer.after for layer in info.layers if layer.name == name)
+
+
+def test_keep_macs_prunes_until_that_share_of_the_computation_is_left(flow, tmp_path):
+    cfg = flow("macs", criterion="l1", keep_macs=0.5, schedule="iterative", steps=2, finetune_epochs=1, granularity=1)
+    run(cfg, until="prune")
+    info = PRUNING.load(tmp_path / "runs" / "macs" / "02-prune" / "prune.json")
+    full, widest = 64 * 32 + 32 * 32 + 32 * 10, 64 + 32  # digits into 32-32-10; a first-layer channel's MACs
+    macs = [step["macs"] for step in info.steps]
+    assert macs[0] <= 0.75 * full < macs[0] + widest, "the first step leaves three quarters, within a channel"
+    assert macs[1] <= 0.5 * full < macs[1] + widest, "the second half"
