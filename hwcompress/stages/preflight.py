@@ -39,9 +39,9 @@ def preflight_stage(ctx: StageContext) -> StageOutput:
     model = untrained_network(ctx, data.input_shape, data.num_classes)
     if flow.prune.enabled:
         prune = whole(flow.prune)
-        if prune.allocation is Allocation.GLOBAL:
-            ctx.log("preflight: global pruning sizes the layers after training; the fit is checked after compiling")
-            return StageOutput(artifacts=(), summary={"preflight": "skipped (global pruning)"})
+        if prune.allocation is Allocation.GLOBAL or prune.keep_macs is not None:
+            ctx.log("preflight: this pruning sizes the layers after training; the fit is checked after compiling")
+            return StageOutput(artifacts=(), summary={"preflight": "skipped (pruning sized after training)"})
         groups = coupling_groups(model)
         sizes = {group.name: torch.zeros(group.channels) for group in groups}
         cycles = cycles_per_image(board, target)

@@ -45,4 +45,8 @@ def test_preflight_estimates_the_uniformly_pruned_untrained_network(tmp_path, ti
     global_flow = parse_flow(
         tiny_flow(name="global", prune={**prune, "allocation": "global"}, outputs={"dir": str(tmp_path / "runs")})
     )
-    assert run(global_flow, only=("preflight",))[0].summary == {"preflight": "skipped (global pruning)"}
+    skipped = {"preflight": "skipped (pruning sized after training)"}
+    assert run(global_flow, only=("preflight",))[0].summary == skipped
+    by_macs = {**prune, "rate": 0.0, "keep_macs": 0.5}
+    macs_flow = parse_flow(tiny_flow(name="macs", prune=by_macs, outputs={"dir": str(tmp_path / "runs")}))
+    assert run(macs_flow, only=("preflight",))[0].summary == skipped, "the counts depend on the trained scores"
