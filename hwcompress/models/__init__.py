@@ -51,39 +51,39 @@ def layer_plan(model: ModelConfig, quant: QuantConfig) -> list[LayerSpec]:
     ]
 
 
-def _build_mlp(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+def _bits(model: ModelConfig, quant: QuantConfig) -> dict[str, list]:
+    """Each compute layer's weight bits, and the activation bits after each but the classifier."""
     plan = layer_plan(model, quant)
+    return {"weight_bits": [layer.weight_bits for layer in plan], "act_bits": [layer.act_bits for layer in plan[:-1]]}
+
+
+def _build_mlp(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     return QuantMLP(
         input_shape,
         model.hidden_widths,
         num_classes,
-        weight_bits=[layer.weight_bits for layer in plan],
-        act_bits=[layer.act_bits for layer in plan[:-1]],  # type: ignore[misc]
+        **_bits(model, quant),
         dropout=model.dropout,
     )
 
 
 def _build_convnet(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
-    plan = layer_plan(model, quant)
     return QuantConvNet(
         input_shape,
         num_classes,
         convs=model.convs,
         fc_widths=model.hidden_widths,
-        weight_bits=[layer.weight_bits for layer in plan],
-        act_bits=[layer.act_bits for layer in plan[:-1]],  # type: ignore[misc]
+        **_bits(model, quant),
         dropout=model.dropout,
     )
 
 
 def _build_resnet(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
-    plan = layer_plan(model, quant)
     return QuantResNet(
         input_shape,
         num_classes,
         widths=model.stage_widths,
-        weight_bits=[layer.weight_bits for layer in plan],
-        act_bits=[layer.act_bits for layer in plan[:-1]],  # type: ignore[misc]
+        **_bits(model, quant),
     )
 
 

@@ -12,7 +12,7 @@ from torch import nn
 from hwcompress.config import ConvSpec
 from hwcompress.errors import ConfigError
 from hwcompress.models.norm import ScalarNorm
-from hwcompress.models.quant import PixelQuant, act_quant, clamp_weights_, weight_quant
+from hwcompress.models.quant import PixelQuant, act_quant, clamp_weights_, init_weights_, weight_quant
 
 POOL = 2
 
@@ -101,9 +101,7 @@ class QuantConvNet(nn.Module):
         classifier["out"] = QuantLinear(width, num_classes, bias=False, weight_quant=weight_quant(w_bits))
         self.classifier = nn.Sequential(classifier)
         self.norm = ScalarNorm()
-        for module in self.modules():
-            if isinstance(module, QuantConv2d | QuantLinear):
-                nn.init.uniform_(module.weight, -1.0, 1.0)
+        init_weights_(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(self.input_quant(x.to(self.norm.weight.dtype)))

@@ -11,7 +11,7 @@ from brevitas.nn import QuantIdentity, QuantLinear
 from torch import nn
 
 from hwcompress.models.norm import ScalarNorm
-from hwcompress.models.quant import PixelQuant, act_quant, clamp_weights_, weight_quant
+from hwcompress.models.quant import PixelQuant, act_quant, clamp_weights_, init_weights_, weight_quant
 
 
 class QuantMLP(nn.Module):
@@ -50,9 +50,7 @@ class QuantMLP(nn.Module):
         layers["out"] = QuantLinear(width, num_classes, bias=False, weight_quant=weight_quant(weight_bits[-1]))
         self.body = nn.Sequential(layers)
         self.norm = ScalarNorm()
-        for module in self.modules():
-            if isinstance(module, QuantLinear):
-                nn.init.uniform_(module.weight, -1.0, 1.0)
+        init_weights_(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.input_quant(x.flatten(1).to(self.norm.weight.dtype))

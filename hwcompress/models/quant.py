@@ -71,6 +71,15 @@ COMPUTE_LAYERS = (QuantLinear, QuantConv2d)
 
 
 @torch.no_grad()
+def init_weights_(model: nn.Module) -> None:
+    """Spread every quantized layer's float weights uniformly over the quantizers' [-1, 1] range (the default
+    initialisation is so small that a 2-bit quantizer rounds it all to zero)."""
+    for module in model.modules():
+        if isinstance(module, COMPUTE_LAYERS):
+            nn.init.uniform_(module.weight, -1.0, 1.0)
+
+
+@torch.no_grad()
 def clamp_weights_(model: nn.Module) -> None:
     """Keep every quantized layer's float weights inside the quantizers' [-1, 1] range."""
     for module in model.modules():

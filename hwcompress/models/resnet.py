@@ -15,7 +15,7 @@ from torch import nn
 
 from hwcompress.errors import ConfigError
 from hwcompress.models.norm import ScalarNorm
-from hwcompress.models.quant import PixelQuant, act_quant, clamp_weights_, weight_quant
+from hwcompress.models.quant import PixelQuant, act_quant, clamp_weights_, init_weights_, weight_quant
 
 KERNEL = 3
 
@@ -83,9 +83,7 @@ class QuantResNet(nn.Module):
         self.pool = nn.MaxPool2d((height, width))
         self.out = QuantLinear(channels, num_classes, bias=False, weight_quant=weight_quant(weight_bits[-1]))
         self.norm = ScalarNorm()
-        for module in self.modules():
-            if isinstance(module, QuantConv2d | QuantLinear):
-                nn.init.uniform_(module.weight, -1.0, 1.0)
+        init_weights_(self)
 
     def _add_layer(self, i: int, inputs: int, outputs: int, kernel: int, stride: int, w_bits, a_bits) -> None:
         conv = QuantConv2d(

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from hwcompress.compile.finn_compat import generic_layers, import_hw_ops
+from hwcompress.verify.batched_layers import output_activation
 from hwcompress.verify.dataflow_exec import Accelerator
 
 FORMAT = 2
@@ -32,7 +33,7 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
         op = getCustomOp(node)
         if node.op_type == "MVAU":
             thresholds = None if op.get_nodeattr("noActivation") else f"{index}_thresholds"
-            bipolar_out = op.get_nodeattr("outputDataType") == "BIPOLAR"
+            out_scale, out_bias = output_activation(op)
             bipolar_operands = op.get_nodeattr("inputDataType") == op.get_nodeattr("weightDataType") == "BIPOLAR"
             layers.append(
                 {
@@ -43,8 +44,8 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
                     "thresholds": thresholds,
                     "xnor": bool(op.get_nodeattr("binaryXnorMode")) or bipolar_operands,
                     "bipolar_operands": bipolar_operands and not op.get_nodeattr("binaryXnorMode"),
-                    "out_scale": 2 if bipolar_out else 1,
-                    "out_bias": -1 if bipolar_out else op.get_nodeattr("ActVal"),
+                    "out_scale": out_scale,
+                    "out_bias": out_bias,
                 }
             )
             arrays[f"{index}_weights"] = model.get_initializer(node.input[1]).astype(np.int64)
@@ -52,7 +53,7 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
                 arrays[thresholds] = model.get_initializer(node.input[2]).astype(np.float32)
         elif node.op_type == "VVAU":
             thresholds = None if op.get_nodeattr("noActivation") else f"{index}_thresholds"
-            bipolar_out = op.get_nodeattr("outputDataType") == "BIPOLAR"
+            out_scale, out_bias = output_activation(op)
             producer = model.find_producer(node.input[0])
             from_windows = producer is not None and producer.op_type == "ConvolutionInputGenerator"
             layers.append(
@@ -65,8 +66,8 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
                     "bipolar_operands": op.get_nodeattr("inputDataType")
                     == op.get_nodeattr("weightDataType")
                     == "BIPOLAR",
-                    "out_scale": 2 if bipolar_out else 1,
-                    "out_bias": -1 if bipolar_out else op.get_nodeattr("ActVal"),
+                    "out_scale": out_scale,
+                    "out_bias": out_bias,
                 }
             )
             weights = model.get_initializer(node.input[1])
@@ -74,14 +75,14 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
             if thresholds:
                 arrays[thresholds] = model.get_initializer(node.input[2]).astype(np.float32)
         elif node.op_type == "Thresholding":
-            bipolar_out = op.get_nodeattr("outputDataType") == "BIPOLAR"
+            out_scale, out_bias = output_activation(op)
             layers.append(
                 {
                     "op": "Thresholding",
                     "name": node.name,
                     "thresholds": f"{index}_thresholds",
-                    "out_scale": 2 if bipolar_out else 1,
-                    "out_bias": 2 * op.get_nodeattr("ActVal") - 1 if bipolar_out else op.get_nodeattr("ActVal"),
+                    "out_scale": out_scale,
+                    "out_bias": out_bias,
                 }
             )
             arrays[f"{index}_thresholds"] = model.get_initializer(node.input[1]).astype(np.float32)

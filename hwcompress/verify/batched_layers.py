@@ -60,10 +60,14 @@ def thresholded(values: np.ndarray, thresholds: np.ndarray, out_scale: float, ou
     return counts * np.float32(out_scale) + np.float32(out_bias)
 
 
-def _activation(op) -> tuple[int, int]:
-    """The (scale, bias) that turn a threshold count into the layer's output values."""
+def output_activation(op) -> tuple[int, int]:
+    """The (scale, bias) that turn a layer's threshold count into its output values, as FINN's Python model of
+    MVAU, VVAU and Thresholding applies them (a bipolar output is 2 x count - 1)."""
     bipolar = op.get_nodeattr("outputDataType") == "BIPOLAR"
-    return (2, -1) if bipolar else (1, op.get_nodeattr("ActVal"))
+    act_val = op.get_nodeattr("ActVal")
+    if op.onnx_node.op_type.startswith("Thresholding"):
+        return (2, 2 * act_val - 1) if bipolar else (1, act_val)
+    return (2, -1) if bipolar else (1, act_val)
 
 
 def matrix_vector(op, model, x: np.ndarray, weights: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
@@ -79,17 +83,12 @@ def matrix_vector(op, model, x: np.ndarray, weights: np.ndarray, thresholds: np.
         result = np.matmul(x.reshape(-1, x.shape[-1]), weights).reshape(*x.shape[:-1], weights.shape[-1])
     if op.get_nodeattr("noActivation"):
         return result
-    return thresholded(result, thresholds, *_activation(op))
+    return thresholded(result, thresholds, *output_activation(op))
 
 
 def threshold_layer(op, model, x: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Thresholding: the thresholds alone, channels last."""
-    return thresholded(x, thresholds, *_activation_of_thresholding(op))
-
-
-def _activation_of_thresholding(op) -> tuple[int, int]:
-    bipolar = op.get_nodeattr("outputDataType") == "BIPOLAR"
-    return (2, 2 * op.get_nodeattr("ActVal") - 1) if bipolar else (1, op.get_nodeattr("ActVal"))
+    return thresholded(x, thresholds, *output_activation(op))
 
 
 def vector_vector(op, model, x: np.ndarray, weights: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
@@ -105,7 +104,7 @@ def vector_vector(op, model, x: np.ndarray, weights: np.ndarray, thresholds: np.
         result = (result + kh * kw) / 2
     if op.get_nodeattr("noActivation"):
         return result
-    return thresholded(result, thresholds, *_activation(op))
+    return thresholded(result, thresholds, *output_activation(op))
 
 
 #: Generic op type -> ``run(custom_op, model, *input values) -> output``.
