@@ -150,11 +150,12 @@ def prune_one(
         keep_macs=amount if kind == "macs" else None,
         finetune_epochs=epochs,
         granularity=granularity or settings["granularity"],
-        **prune_settings,
     )
+    settings.update(prune_settings)  # a criterion's own finetune_epochs (an iterative schedule's per step) wins
     settings["distill"]["enabled"] = distill == "on"
     cfg = PruneConfig.model_validate(settings)
-    train = flow.train.model_copy(update={"epochs": epochs, "lr": cfg.finetune_lr or flow.train.lr / 10, "threads": 1})
+    lr = cfg.finetune_lr or flow.train.lr / 10
+    train = flow.train.model_copy(update={"epochs": cfg.finetune_epochs, "lr": lr, "threads": 1})
     kd = Distillation(teacher, cfg.distill.alpha, cfg.distill.temperature) if distill == "on" else None
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -177,7 +178,7 @@ def prune_one(
             "unpruned_macs": network_macs(teacher, data.input_shape),
             "distill": distill,
             "granularity": str(cfg.granularity),
-            "finetune_epochs": epochs,
+            "finetune_epochs": cfg.finetune_epochs * (cfg.steps if cfg.schedule == "iterative" else 1),
             "achieved_rate": result.achieved_rate,
             "after": result.after,
             "keep": {k: v.tolist() for k, v in result.keep.items()},

@@ -377,6 +377,49 @@ class PruneConfig(StrictModel):
         return self.criterion.name != "none" and (self.rate > 0 or self.keep_macs is not None)
 
 
+class LowRankConfig(StrictModel):
+    """Low-rank factorization: each listed layer's weight matrix split by SVD into two quantized layers.
+
+    Runs in the prune stage, after channel pruning; FINN builds each factorized layer as two MVAUs.
+    """
+
+    layers: list[str] = Field(
+        [], description="Hidden layers to factorize (fully connected, or convolutions as matrices); empty: none."
+    )
+    energy: float = Field(
+        0.9, gt=0.0, le=1.0, description="Keep the fewest singular values holding this share of the squared sum."
+    )
+    ranks: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        {}, description="A fixed rank per layer, instead of the energy rule."
+    )
+    lut_budget: int | None = Field(
+        None, gt=0, description="Instead of energy: the most energy whose design FINN estimates within this many LUT."
+    )
+    act_bits: int | None = Field(
+        None, ge=1, le=8, description="Bits of the bottleneck activation; default: the layer's own activation bits."
+    )
+    granularity: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        "auto", description="Ranks from energy are rounded up to multiples of this; 'auto': as FINN's folding needs."
+    )
+    calibration_images: int = Field(
+        2048, ge=16, description="Training images the factors and batch norms are fitted on."
+    )
+    finetune_epochs: int = Field(3, ge=0, description="Fine-tuning epochs after factorizing.")
+    finetune_lr: float | None = Field(None, gt=0.0, description="Default: a tenth of train.lr.")
+    distill: DistillConfig = DistillConfig()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.layers)
+
+    @model_validator(mode="after")
+    def _ranks_name_listed_layers(self) -> LowRankConfig:
+        unlisted = sorted(set(self.ranks) - set(self.layers))
+        if unlisted:
+            raise ValueError(f"ranks names {unlisted}, which layers does not list")
+        return self
+
+
 class SparsifySchedule(StrEnum):
     DYNAMIC = "dynamic"
     FIXED = "fixed"
@@ -515,6 +558,7 @@ class FlowConfig(StrictModel):
     quant: QuantConfig = QuantConfig()
     train: TrainConfig = TrainConfig()
     prune: PruneConfig = PruneConfig()
+    lowrank: LowRankConfig = LowRankConfig()
     sparsify: SparsifyConfig = SparsifyConfig()
     board: str = Field("pynq-z2", description="A board name from boards/ or a path to a board file.")
     target: TargetConfig = TargetConfig()

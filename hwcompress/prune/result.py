@@ -9,6 +9,7 @@ import torch
 
 from hwcompress.config import PruneConfig
 from hwcompress.prune.engine import Pruned
+from hwcompress.prune.lowrank import LowRankSummary
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class PruneSummary:
     accuracy_unpruned: float | None
     accuracy: float
     steps: list[dict[str, Any]] = field(default_factory=list)
+    lowrank: LowRankSummary | None = None
 
     @property
     def method(self) -> str:
@@ -69,8 +71,19 @@ class PruneSummary:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "layers": [asdict(layer) for layer in self.layers]}
+        return {
+            **asdict(self),
+            "layers": [asdict(layer) for layer in self.layers],
+            "lowrank": self.lowrank.to_json() if self.lowrank else None,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PruneSummary:
-        return cls(**{**data, "layers": tuple(LayerChannels(**row) for row in data["layers"])})
+        lowrank = data.get("lowrank")
+        return cls(
+            **{
+                **data,
+                "layers": tuple(LayerChannels(**row) for row in data["layers"]),
+                "lowrank": LowRankSummary.from_json(lowrank) if lowrank else None,
+            }
+        )

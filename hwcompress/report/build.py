@@ -115,6 +115,7 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
         },
         "cost": {"kind": "counted from the model", **totals(parts.costs)} if parts.costs else None,
         "prune": _prune_section(parts.prune),
+        "lowrank": _lowrank_section(parts.prune),
         "sparsify": _sparsify_section(parts.sparsify),
         "layers": merge_layers(e, parts.costs, parts.prune),
         "timings": parts.timings,
@@ -126,7 +127,13 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
 def _prune_section(prune: PruneSummary | None) -> dict[str, Any] | None:
     if prune is None or prune.method == "none":
         return None
-    return {k: v for k, v in prune.to_json().items() if k != "keep"}
+    return {k: v for k, v in prune.to_json().items() if k not in ("keep", "lowrank")}
+
+
+def _lowrank_section(prune: PruneSummary | None) -> dict[str, Any] | None:
+    if prune is None or prune.lowrank is None:
+        return None
+    return {"accuracy_kind": "simulated (PyTorch)", **prune.lowrank.to_json()}
 
 
 def _sparsify_section(sparse: Sparsified | None) -> dict[str, Any] | None:

@@ -66,6 +66,22 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"(achieved {prune['achieved_rate']:.1%}), {prune['schedule']}; test accuracy "
             f"{pct(prune['accuracy_unpruned'])} before pruning, {pct(acc['torch'])} after (*simulated*).",
         ]
+    lowrank = report.get("lowrank")
+    if lowrank:
+        layers = ", ".join(
+            f"{f['layer']} rank {f['rank']} of {f['full_rank']} ({f['energy']:.1%} of the energy, "
+            f"a{f['act_bits']} bottleneck)"
+            for f in lowrank["factors"]
+        )
+        budget = f" under a budget of {lowrank['lut_budget']:,} LUT" if lowrank["lut_budget"] else ""
+        lines += [
+            "",
+            "## Low-rank factorization",
+            "",
+            f"SVD into two quantized layers{budget}: {layers}. Test accuracy {pct(lowrank['accuracy_before'])} "
+            f"before, {pct(lowrank['accuracy_initial'])} factorized, {pct(lowrank['accuracy'])} fine-tuned "
+            "(*simulated*).",
+        ]
     sparse = report.get("sparsify")
     if sparse:
         bits = sparse["bits"]

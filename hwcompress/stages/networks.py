@@ -7,6 +7,7 @@ from torch import nn
 from hwcompress.data import Splits, load_splits
 from hwcompress.models import build_model
 from hwcompress.prune.groups import coupling_groups
+from hwcompress.prune.lowrank import split_layers
 from hwcompress.prune.surgery import prune_channels
 from hwcompress.stages.artifacts import PRUNED_WEIGHTS, PRUNING, TRAINED_WEIGHTS, TRAINING
 from hwcompress.stages.config_reads import whole
@@ -40,9 +41,13 @@ def trained_network(ctx: StageContext) -> nn.Module:
 
 
 def final_network(ctx: StageContext) -> nn.Module:
-    """The network the prune stage wrote (pruned or not): what is exported, compiled and verified."""
+    """The network the prune stage wrote (pruned, factorized or neither): what is exported, compiled and verified."""
     trained = ctx.read(TRAINING)
     model = untrained_network(ctx, trained.input_shape, trained.num_classes)
-    model = prune_channels(model, coupling_groups(model), ctx.read(PRUNING).keep_indices())
+    pruning = ctx.read(PRUNING)
+    model = prune_channels(model, coupling_groups(model), pruning.keep_indices())
+    if pruning.lowrank:
+        factors = pruning.lowrank.factors
+        model = split_layers(model, {f.layer: f.rank for f in factors}, {f.layer: f.act_bits for f in factors})
     model.load_state_dict(ctx.read(PRUNED_WEIGHTS))
     return model.eval()

@@ -11,22 +11,19 @@ from __future__ import annotations
 import torch
 
 from hwcompress.boards import cycles_per_image, get_board
-from hwcompress.compile.accelerator import compile_qonnx
 from hwcompress.compile.steps import plan_steps
-from hwcompress.config import Allocation, BitfileMode, DataConfig
+from hwcompress.config import Allocation, DataConfig
 from hwcompress.data import load_dataset
-from hwcompress.export.qonnx_export import export_qonnx_model
-from hwcompress.fileio import save_onnx
 from hwcompress.hw.fit import check_fit
 from hwcompress.prune.engine import channel_counts_for
 from hwcompress.prune.groups import coupling_groups
+from hwcompress.prune.lowrank import bottleneck_bits, split_layers
 from hwcompress.prune.surgery import prune_channels
 from hwcompress.stages.artifacts import PREFLIGHT_DESIGN
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
+from hwcompress.stages.estimating import estimate_network
 from hwcompress.stages.networks import untrained_network
-
-UNTRAINED_MODEL = "untrained.onnx"
 
 
 def preflight_stage(ctx: StageContext) -> StageOutput:
@@ -47,18 +44,13 @@ def preflight_stage(ctx: StageContext) -> StageOutput:
         cycles = cycles_per_image(board, target)
         counts, _ = channel_counts_for(model, data.input_shape, sizes, prune.rate, prune, cycles)
         model = prune_channels(model, groups, {name: torch.arange(count) for name, count in counts.items()})
-    save_onnx(export_qonnx_model(model.eval(), data.input_shape), ctx.stage_dir / UNTRAINED_MODEL)
-    compile_options = whole(flow.compile)
-    plan_steps(compile_options.bitfile, ctx.env.tools)  # 'always' without Vivado fails now, not after training
-    options = compile_options.model_copy(update={"finn_verify_samples": 0, "bitfile": BitfileMode.NEVER})
-    design = compile_qonnx(
-        ctx.stage_dir / UNTRAINED_MODEL,
-        ctx.stage_dir,
-        board,
-        target.model_copy(update={"enforce_fit": False}),
-        options,
-        ctx.env.tools,
-        progress=ctx.progress,
-    )
+    if flow.lowrank.enabled:
+        lowrank = whole(flow.lowrank)
+        if set(lowrank.ranks) != set(lowrank.layers) or lowrank.lut_budget is not None:
+            ctx.log("preflight: low-rank ranks are chosen after training; the fit is checked after compiling")
+            return StageOutput(artifacts=(), summary={"preflight": "skipped (ranks chosen after training)"})
+        model = split_layers(model, lowrank.ranks, bottleneck_bits(model, lowrank.layers, lowrank.act_bits))
+    plan_steps(whole(flow.compile).bitfile, ctx.env.tools)  # 'always' without Vivado fails now, not after training
+    design = estimate_network(ctx, model, data.input_shape, ctx.stage_dir)
     check_fit(design.estimate, board, target.max_utilization, "FINN estimate of the untrained network")
     return StageOutput(artifacts=(PREFLIGHT_DESIGN,), summary=design.estimate.headline())

@@ -1,0 +1,411 @@
+"""Low-rank factorization: a layer's weight matrix split by SVD into two quantized layers with a bottleneck.
+
+``W`` (outputs x inputs; a convolution's filters flattened to inputs x k x k) ~ ``U_r S_r V_r^T``. The layer
+``<name>`` becomes ``<name>_lr`` (inputs -> r: ``V_r^T``, a convolution keeping its kernel and stride), a batch
+norm and an activation quantizer on the r bottleneck channels (``<name>_lr_bn``, ``<name>_lr_act``), then
+``<name>`` again (r -> outputs; a 1x1 convolution). FINN builds the pair as two MVAUs: r x (inputs + outputs)
+weights instead of inputs x outputs.
+
+The factors start close to the layer they replace (Zhang et al., "Accelerating very deep convolutional
+networks", 2015, fit the second factor to the layer's outputs the same way): the first is ``V_r^T`` at the
+scale its quantizer represents best; the bottleneck's batch norm is calibrated on training images; the
+second is the least-squares map from the quantized bottleneck to the original layer's outputs. Every batch
+norm after it is then recalibrated, and the caller fine-tunes.
+
+The rank: fixed per layer, or the fewest singular values holding ``energy`` of their squared sum, rounded to
+FINN's folding granularity as pruned channel counts are (``foldable_counts``: up, or down where that is at
+least 10 % cheaper per rank), so that the bottleneck folds as the cycle budget needs.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
+from torch import nn
+
+from hwcompress.config import LowRankConfig
+from hwcompress.errors import ConfigError
+from hwcompress.models.quant import COMPUTE_LAYERS, act_quant, weight_quant
+from hwcompress.prune.folding import foldable_counts, matrix_layers
+from hwcompress.prune.groups import is_depthwise, sequential_groups
+
+SUFFIX = "_lr"
+#: Bottleneck batch-norm gains tried when fitting the second factor (the share of the quantizer's range one
+#: standard deviation spans).
+GAINS = (0.25, 0.35, 0.5, 0.7, 1.0)
+#: Clipping points tried for a factor's quantization, as shares of each row's largest magnitude.
+CLIPS = torch.linspace(0.05, 1.0, 40)
+#: Most rows (images x output pixels) a least-squares fit uses.
+MAX_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One factorized layer: its rank of ``full_rank`` possible, the squared singular values kept, the
+    bottleneck's activation bits."""
+
+    layer: str
+    rank: int
+    full_rank: int
+    energy: float
+    act_bits: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LowRankSummary:
+    """The prune stage's factorization: its layers and test accuracy before and after fine-tuning."""
+
+    factors: tuple[Factor, ...]
+    accuracy_before: float
+    accuracy_initial: float
+    accuracy: float
+    lut_budget: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "factors": [factor.to_json() for factor in self.factors]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LowRankSummary:
+        return cls(**{**data, "factors": tuple(Factor(**row) for row in data["factors"])})
+
+
+def _short_names(model: nn.Module) -> dict[str, str]:
+    return {name.rsplit(".", 1)[-1]: name for name, _ in model.named_modules() if name}
+
+
+def factorizable(model: nn.Module, layers: Sequence[str]) -> dict[str, nn.Module]:
+    """The modules of ``layers`` by name, each a dense hidden layer in a sequential part of ``model``.
+
+    Raises:
+        ConfigError: a name is unknown, the classifier, depthwise, or not in a sequential part.
+    """
+    names = _short_names(model)
+    compute = [short for short, path in names.items() if isinstance(model.get_submodule(path), COMPUTE_LAYERS)]
+    found = {}
+    for layer in layers:
+        if layer not in names or layer not in compute:
+            raise ConfigError(f"lowrank.layers: no layer '{layer}' in this network; its layers: {compute}")
+        module = model.get_submodule(names[layer])
+        parent = model.get_submodule(names[layer].rpartition(".")[0])
+        if layer == compute[-1]:
+            raise ConfigError(f"lowrank.layers: {layer} is the classifier; factorize hidden layers")
+        if is_depthwise(module):
+            raise ConfigError(f"lowrank.layers: {layer} is depthwise (one filter per channel); nothing to factorize")
+        if not isinstance(parent, nn.Sequential) or "." not in names[layer]:
+            raise ConfigError(f"lowrank.layers: {layer} is inside a residual block; factorize layers of a plain chain")
+        found[layer] = module
+    return found
+
+
+def weight_matrix(module: nn.Module) -> torch.Tensor:
+    """The layer's quantized weights as an outputs x inputs matrix in float64."""
+    weight = module.quant_weight().value.detach()
+    return weight.reshape(weight.shape[0], -1).double()
+
+
+def energy_rank(singular: torch.Tensor, energy: float) -> int:
+    """The fewest leading singular values whose squares hold ``energy`` of the total."""
+    squares = singular.double() ** 2
+    share = squares.cumsum(0) / squares.sum().clamp_min(1e-300)
+    return min(len(singular), int((share < energy - 1e-12).sum()) + 1)
+
+
+def kept_energy(singular: torch.Tensor, rank: int) -> float:
+    squares = singular.double() ** 2
+    return float(squares[:rank].sum() / squares.sum().clamp_min(1e-300))
+
+
+def split_layers(model: nn.Module, ranks: dict[str, int], act_bits: dict[str, int]) -> nn.Module:
+    """A copy of ``model`` with each layer in ``ranks`` replaced by its two factors (weights not set).
+
+    The factors keep the layer's weight bits; the bottleneck's activation gets ``act_bits[layer]``.
+    """
+    model = copy.deepcopy(model)
+    names = _short_names(model)
+    for layer, rank in ranks.items():
+        path = names[layer]
+        parent_path, _, child = path.rpartition(".")
+        parent = model.get_submodule(parent_path)
+        module = getattr(parent, child)
+        bits = int(module.quant_weight().bit_width)
+        first, norm, second = _factor_layers(module, rank, bits)
+        act = QuantIdentity(act_quant=act_quant(act_bits[layer]), return_quant_tensor=True)
+        items: list[tuple[str, nn.Module]] = []
+        for name, part in parent.named_children():
+            if name == child:
+                items += [(child + SUFFIX, first), (f"{child}{SUFFIX}_bn", norm), (f"{child}{SUFFIX}_act", act)]
+                part = second
+            items.append((name, part))
+        grand_path, _, attribute = parent_path.rpartition(".")
+        setattr(model.get_submodule(grand_path), attribute, nn.Sequential(OrderedDict(items)))
+    return model
+
+
+def _factor_layers(module: nn.Module, rank: int, bits: int) -> tuple[nn.Module, nn.Module, nn.Module]:
+    """The first factor, the bottleneck's norm and the second factor (no biases: the norms absorb offsets)."""
+    quant = weight_quant(bits)
+    if isinstance(module, QuantConv2d):
+        first = QuantConv2d(
+            module.in_channels, rank, module.kernel_size, stride=module.stride, padding=module.padding,
+            bias=False, weight_quant=quant,
+        )  # fmt: skip
+        return first, nn.BatchNorm2d(rank), QuantConv2d(rank, module.out_channels, 1, bias=False, weight_quant=quant)
+    first = QuantLinear(module.in_features, rank, bias=False, weight_quant=quant)
+    return first, nn.BatchNorm1d(rank), QuantLinear(rank, module.out_features, bias=False, weight_quant=quant)
+
+
+def plan_factors(
+    model: nn.Module,
+    cfg: LowRankConfig,
+    input_shape: tuple[int, ...],
+    cycles_per_image: float | None,
+    lut_of: Callable[[nn.Module], float] | None = None,
+) -> tuple[Factor, ...]:
+    """What to factorize and at which ranks: by ``cfg.lut_budget`` (``lut_of`` prices a design) or as
+    ``choose_ranks`` says."""
+    factorizable(model, cfg.layers)
+    bits = bottleneck_bits(model, cfg.layers, cfg.act_bits)
+    if cfg.lut_budget is None:
+        ranks = choose_ranks(model, cfg, input_shape, cycles_per_image)
+    else:
+        if lut_of is None:
+            raise ValueError("a LUT budget needs lut_of")
+        _, ranks = lut_budget_energy(model, cfg, input_shape, cycles_per_image, bits, lut_of)
+    return factors_for(model, ranks, bits)
+
+
+def choose_ranks(
+    model: nn.Module,
+    cfg: LowRankConfig,
+    input_shape: tuple[int, ...],
+    cycles_per_image: float | None,
+    energy: float | None = None,
+) -> dict[str, int]:
+    """Each listed layer's rank: ``cfg.ranks``, else by ``energy`` (default ``cfg.energy``) rounded to the
+    folding granularity (a fixed ``cfg.granularity``: up; ``auto``, which needs ``cycles_per_image``: as
+    ``foldable_counts`` rounds)."""
+    modules = factorizable(model, cfg.layers)
+    energy = cfg.energy if energy is None else energy
+    ranks, full = {}, {}
+    for layer, module in modules.items():
+        singular = torch.linalg.svdvals(weight_matrix(module))
+        full[layer] = len(singular)
+        ranks[layer] = cfg.ranks.get(layer) or energy_rank(singular, energy)
+        if ranks[layer] > full[layer]:
+            raise ConfigError(f"lowrank.ranks.{layer}: {ranks[layer]} exceeds the layer's full rank {full[layer]}")
+    free = {layer: rank for layer, rank in ranks.items() if layer not in cfg.ranks}
+    if not free:
+        return ranks
+    if cfg.granularity != "auto":
+        step = cfg.granularity
+        return {**ranks, **{layer: min(full[layer], math.ceil(rank / step) * step) for layer, rank in free.items()}}
+    if cycles_per_image is None:
+        raise ValueError("granularity 'auto' needs the cycle budget")
+    return {**ranks, **_foldable_ranks(model, free, full, input_shape, cycles_per_image)}
+
+
+def _foldable_ranks(model, ranks, full, input_shape, cycles_per_image) -> dict[str, int]:
+    """``ranks`` rounded as FINN's folding needs: the bottleneck is a channel group of the full-rank split."""
+    split = split_layers(model, full, dict.fromkeys(full, 8))
+    groups = [group for group in sequential_groups(split) if group.name.removesuffix(SUFFIX) in ranks]
+    counts = {group.name: ranks[group.name.removesuffix(SUFFIX)] for group in groups}
+    rounded, _ = foldable_counts(matrix_layers(split.eval(), input_shape), groups, counts, cycles_per_image)
+    return {name.removesuffix(SUFFIX): count for name, count in rounded.items()}
+
+
+def factors_for(model: nn.Module, ranks: dict[str, int], act_bits: dict[str, int]) -> tuple[Factor, ...]:
+    """The ``Factor`` records of ``ranks`` on ``model`` (before splitting)."""
+    modules = factorizable(model, list(ranks))
+    factors = []
+    for layer, rank in ranks.items():
+        singular = torch.linalg.svdvals(weight_matrix(modules[layer]))
+        factors.append(Factor(layer, rank, len(singular), kept_energy(singular, rank), act_bits[layer]))
+    return tuple(factors)
+
+
+@torch.no_grad()
+def factorize(model: nn.Module, factors: Sequence[Factor], images: torch.Tensor, batch: int = 512) -> nn.Module:
+    """A copy of ``model`` with each factor's layer split in two, the factors fitted on ``images``
+    (a few thousand training images) and every batch norm recalibrated on them; ``model`` is unchanged."""
+    model = model.eval()
+    modules = factorizable(model, [factor.layer for factor in factors])
+    weights = {layer: weight_matrix(module) for layer, module in modules.items()}
+    split = split_layers(model, {f.layer: f.rank for f in factors}, {f.layer: f.act_bits for f in factors}).eval()
+    names = _short_names(split)
+    order = list(names)
+    for factor in sorted(factors, key=lambda f: order.index(f.layer)):  # each fit sees the earlier factors
+        first = split.get_submodule(names[factor.layer + SUFFIX])
+        norm = split.get_submodule(names[f"{factor.layer}{SUFFIX}_bn"])
+        act = split.get_submodule(names[f"{factor.layer}{SUFFIX}_act"])
+        second = split.get_submodule(names[factor.layer])
+        _, _, vh = torch.linalg.svd(weights[factor.layer], full_matrices=False)
+        first.weight.copy_(_quantizable(first, vh[: factor.rank]).reshape(first.weight.shape))
+        inputs = _inputs_of(split, first, images, batch)
+        target = _original_output(first, weights[factor.layer], inputs)
+        _fit_second(norm, act, second, _apply(first, inputs), target)
+        recalibrate_norms(split, images, batch)
+    return split
+
+
+def _inputs_of(model: nn.Module, module: nn.Module, images: torch.Tensor, batch: int) -> torch.Tensor:
+    """What ``module`` receives when ``model`` runs ``images`` (as plain float tensors)."""
+    seen = []
+    hook = module.register_forward_hook(lambda _m, args, _out: seen.append(_plain(args[0]).detach()))
+    try:
+        for start in range(0, len(images), batch):
+            model(images[start : start + batch])
+    finally:
+        hook.remove()
+    return torch.cat(seen)
+
+
+def _plain(x) -> torch.Tensor:
+    return x.value if hasattr(x, "value") else x
+
+
+def _apply(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    weight = module.quant_weight().value
+    return F.conv2d(x, weight, stride=module.stride, padding=module.padding) if x.dim() == 4 else x @ weight.T
+
+
+def _original_output(first: nn.Module, weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The replaced layer's output (without bias) on ``x``, channels last, float64."""
+    if x.dim() == 4:
+        kernel = weight.reshape(weight.shape[0], x.shape[1], *first.kernel_size).to(x.dtype)
+        out = F.conv2d(x, kernel, stride=first.stride, padding=first.padding)
+        return _channels_last(out).double()
+    return (x.double() @ weight.T).double()
+
+
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    return x.movedim(1, -1).reshape(-1, x.shape[1]) if x.dim() == 4 else x
+
+
+def _fit_second(norm: nn.Module, act: nn.Module, second: nn.Module, z: torch.Tensor, target: torch.Tensor) -> None:
+    """Calibrate the bottleneck's batch norm on ``z`` and fit ``second`` to ``target`` (channels last) by least
+    squares, trying each of ``GAINS`` for the norm and keeping the closest fit."""
+    channels = _channels_last(z.double())
+    mean, var = channels.mean(0), channels.var(0, unbiased=False)
+    norm.running_mean.copy_(mean)
+    norm.running_var.copy_(var)
+    norm.bias.zero_()
+    rows = torch.linspace(0, len(target) - 1, min(len(target), MAX_ROWS)).long()
+    best = None
+    for gain in GAINS:
+        norm.weight.fill_(gain)
+        y = _channels_last(_plain(act(norm(z)))).double()
+        y, fitted = y[rows], target[rows]
+        solution = torch.linalg.lstsq(y, target).solution  # rank x outputs
+        error = float(((y @ solution - fitted) ** 2).sum())
+        if best is None or error < best[0]:
+            best = (error, gain, solution)
+    _, gain, solution = best
+    norm.weight.fill_(gain)
+    matrix = _quantizable(second, solution.T)
+    second.weight.copy_(matrix.reshape(second.weight.shape))
+
+
+def _quantizable(module: nn.Module, matrix: torch.Tensor) -> torch.Tensor:
+    """``matrix`` with each row scaled so that ``module``'s quantizer represents it best (least error after the
+    best rescaling); the batch norm after each output channel absorbs the scale."""
+    matrix = matrix.double()
+    peak = matrix.abs().amax(1, keepdim=True).clamp_min(1e-12)
+    best_error = torch.full((len(matrix),), float("inf"), dtype=torch.float64)
+    best = matrix / peak
+    for clip in CLIPS:
+        scaled = (matrix / (peak * float(clip))).clamp(-1.0, 1.0)
+        quantized = module.weight_quant(scaled.float()).value.double()
+        fit = (quantized * matrix).sum(1, keepdim=True) / (quantized**2).sum(1, keepdim=True).clamp_min(1e-12)
+        error = ((fit * quantized - matrix) ** 2).sum(1)
+        better = error < best_error
+        best_error = torch.where(better, error, best_error)
+        best = torch.where(better[:, None], scaled, best)
+    return best.to(module.weight.dtype)
+
+
+@torch.no_grad()
+def recalibrate_norms(model: nn.Module, images: torch.Tensor, batch: int = 512) -> None:
+    """Set every batch norm's running statistics to their average over ``images`` (the rest in eval mode)."""
+    norms = [module for module in model.modules() if hasattr(module, "running_var")]
+    saved = {module: module.momentum for module in norms}
+    model.eval()
+    try:
+        for module in norms:
+            module.train()
+        for seen, start in enumerate(range(0, len(images), batch)):
+            for module in norms:
+                module.momentum = 1.0 / (seen + 1)  # a running average over the batches
+            model(images[start : start + batch])
+    finally:
+        for module, momentum in saved.items():
+            module.momentum = momentum
+        model.eval()
+
+
+def bottleneck_bits(model: nn.Module, layers: Sequence[str], act_bits: int | None) -> dict[str, int]:
+    """The bottleneck's activation bits per layer: ``act_bits``, else the bits of the layer's own activation."""
+    if act_bits is not None:
+        return dict.fromkeys(layers, act_bits)
+    return {layer: _activation_bits_after(model, layer) for layer in layers}
+
+
+def _activation_bits_after(model: nn.Module, layer: str) -> int:
+    order = [(name.rsplit(".", 1)[-1], module) for name, module in model.named_modules() if name]
+    after = False
+    for name, module in order:
+        after = after or name == layer
+        if after and isinstance(module, QuantIdentity):
+            return int(module.act_quant.bit_width())
+    raise ConfigError(f"lowrank: no activation follows {layer}; set lowrank.act_bits")
+
+
+def lut_budget_energy(
+    model: nn.Module,
+    cfg: LowRankConfig,
+    input_shape: tuple[int, ...],
+    cycles_per_image: float | None,
+    bits: dict[str, int],
+    lut_of: Callable[[nn.Module], float],
+    steps: int = 7,
+) -> tuple[float, dict[str, int]]:
+    """The most energy (to 1 / 2^steps) whose factorized design ``lut_of`` puts within ``cfg.lut_budget``.
+
+    Raises:
+        ConfigError: even the lowest energy's design needs more LUT than the budget.
+    """
+    cache: dict[tuple, float] = {}
+
+    def cost(energy: float) -> tuple[float, dict[str, int]]:
+        ranks = choose_ranks(model, cfg, input_shape, cycles_per_image, energy)
+        key = tuple(sorted(ranks.items()))
+        if key not in cache:
+            cache[key] = lut_of(split_layers(model, ranks, bits).eval())
+        return cache[key], ranks
+
+    low, high = 0.0, 1.0
+    lut, ranks = cost(1e-9)
+    if lut > cfg.lut_budget:
+        raise ConfigError(
+            f"lowrank.lut_budget {cfg.lut_budget:,}: even ranks {ranks} need {lut:,.0f} LUT (FINN estimate); "
+            "raise the budget, factorize more layers or lower target.fps"
+        )
+    best = (1e-9, ranks)
+    for _ in range(steps):
+        middle = (low + high) / 2
+        lut, ranks = cost(middle)
+        if lut <= cfg.lut_budget:
+            low, best = middle, (middle, ranks)
+        else:
+            high = middle
+    return best
