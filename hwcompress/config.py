@@ -288,6 +288,10 @@ class BNCriterion(StrictModel):
 
     name: Literal["bn"] = "bn"
     normalization: Normalization = Field(Normalization.MEAN, description="Per-layer scaling of the scores.")
+    group_reduction: GroupReduction = Field(
+        GroupReduction.NONE,
+        description="How the |gamma| of every batch norm on the channel combine: none or mean (averaged), sum, max.",
+    )
 
 
 class TaylorCriterion(StrictModel):
@@ -297,6 +301,12 @@ class TaylorCriterion(StrictModel):
     batches: int = Field(20, ge=1, description="Training batches the gradients are measured on.")
     batch_size: int = Field(128, ge=1)
     normalization: Normalization = Field(Normalization.L2, description="Per-layer scaling of the scores.")
+    group_reduction: GroupReduction = Field(
+        GroupReduction.NONE,
+        description="none: the Taylor term of the channel's activation; mean/sum/max: |w x dL/dw| summed over "
+        "each part of the coupled group (writers, batch norms, depthwise filters, consumers' inputs), combined so "
+        "(Torch-Pruning's group Taylor importance).",
+    )
 
 
 class PCASCriterion(StrictModel):

@@ -4,8 +4,9 @@ Each is built from its config (``hwcompress.config``) and registered to it; its 
 channel, higher = keep, scaled per layer by the config's ``normalization`` so that one global rate can rank
 every channel. Where several layers write a group's channels (the writers of a residual stream), the norm
 criterion averages over them; with ``group_reduction`` it also takes in the group's depthwise filters and its
-consumers' input weights, as Torch-Pruning's group importance does. The batch-norm criterion averages over
-every batch norm on the channels.
+consumers' input weights, as Torch-Pruning's group importance does. The batch-norm criterion combines every
+batch norm on the channels; the Taylor criterion with ``group_reduction`` scores the group's weights
+(|w x dL/dw|, Torch-Pruning's group Taylor) instead of the activation.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class BNScale:
             if not g.norms:
                 raise ValueError(f"{g.name} has no batch norm: the bn criterion cannot rank it")
             gammas = torch.stack([modules[name].weight.detach().abs() for name in g.norms])
-            scores[g.name] = normalize(gammas.mean(dim=0), self.config.normalization)
+            scores[g.name] = normalize(REDUCE[self.config.group_reduction](gammas, dim=0), self.config.normalization)
         return scores
 
 
@@ -98,6 +99,8 @@ class Taylor:
     def __call__(self, model, groups, data=None) -> Scores:
         if data is None:
             raise ValueError("the taylor criterion needs training data")
+        if self.config.group_reduction is not GroupReduction.NONE:
+            return self._group(model, groups, data)
         modules = dict(model.named_modules())
         totals = {g.name: torch.zeros(g.channels) for g in groups}
         captured: dict[str, torch.Tensor] = {}
@@ -126,6 +129,38 @@ class Taylor:
         return {
             name: normalize(total.abs() / max(seen, 1), self.config.normalization) for name, total in totals.items()
         }
+
+    def _group(self, model, groups, data) -> Scores:
+        """|w x dL/dw| per channel of every part of each group, the gradients summed over the batches."""
+        modules = dict(model.named_modules())
+        was_training = model.training
+        model.eval()
+        model.zero_grad(set_to_none=True)
+        try:
+            for images, labels in data.batches(self.config.batch_size, self.config.batches):
+                F.cross_entropy(model(images), labels).backward()
+            scores = {}
+            for g in groups:
+                parts = [_taylor_rows(modules[part.module].weight, g.channels) for part in g.outputs]
+                parts += [
+                    _taylor_rows(modules[name].weight, g.channels) + _taylor_rows(modules[name].bias, g.channels)
+                    for name in g.norms
+                ]
+                parts += [_taylor_rows(modules[part.module].weight, g.channels, part.dim) for part in g.consumers]
+                combined = REDUCE[self.config.group_reduction](torch.stack(parts), dim=0)
+                scores[g.name] = normalize(combined, self.config.normalization)
+        finally:
+            model.zero_grad(set_to_none=True)
+            model.train(was_training)
+        return scores
+
+
+def _taylor_rows(parameter: torch.Tensor, channels: int, dim: int = 0) -> torch.Tensor:
+    """Sum of |w x dL/dw| over each of ``channels`` slices of ``parameter`` along ``dim``."""
+    if parameter.grad is None:
+        return torch.zeros(channels)
+    product = (parameter.detach() * parameter.grad).abs().transpose(0, dim)
+    return product.reshape(channels, -1).sum(1)
 
 
 def _keep_output(name: str, store: dict[str, torch.Tensor]) -> Callable:

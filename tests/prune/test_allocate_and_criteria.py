@@ -18,7 +18,7 @@ from hwcompress.config import (
 from hwcompress.models import build_model
 from hwcompress.prune.allocate import Allocation, channels_to_keep, kept_counts
 from hwcompress.prune.criteria import BNScale, L1Norm, Random, Taylor
-from hwcompress.prune.groups import sequential_groups
+from hwcompress.prune.groups import coupling_groups, sequential_groups
 from hwcompress.prune.importance import TrainingData
 
 
@@ -149,6 +149,52 @@ def test_taylor_ranks_a_silenced_channel_last(mlp):
     assert scores["fc0"].argmin() == 4 and scores["fc0"][4] == 0 and scores["fc0"].max() > 0
     assert float(scores["fc0"].norm()) == pytest.approx(1.0)
     assert all(p.grad is None for p in net.parameters()), "no gradients are left behind"
+
+
+def test_group_taylor_sums_weight_times_gradient_over_the_whole_group(mlp):
+    """Torch-Pruning's group Taylor: |w x dL/dw| of the channel's filter, batch-norm entries and consumer
+    inputs. A channel nobody reads scores exactly 0; the others match the sums taken here by hand."""
+    net, groups = mlp
+    rng = np.random.default_rng(0)
+    data = TrainingData(rng.integers(0, 256, (256, 1, 8, 8), dtype=np.uint8), rng.integers(0, 10, 256))
+    with torch.no_grad():
+        net.train()(torch.from_numpy(data.images))
+        net.body.out.weight[:, 3] = 0  # fc1's channel 3 is read by nobody
+    net.eval()
+    scores = {
+        r: Taylor(TaylorCriterion(batches=4, batch_size=64, group_reduction=r, normalization="none"))(net, groups, data)
+        for r in ("sum", "max")
+    }
+    assert all(p.grad is None for p in net.parameters()), "no gradients are left behind"
+    loss = sum(torch.nn.functional.cross_entropy(net(x), y, reduction="mean") for x, y in data.batches(64, 4))
+    body = net.body
+    grads = dict(
+        zip(
+            ("fc1", "gamma", "beta", "out"),
+            torch.autograd.grad(loss, [body.fc1.weight, body.bn1.weight, body.bn1.bias, body.out.weight]),
+            strict=True,
+        )
+    )
+    parts = torch.stack([
+        (body.fc1.weight * grads["fc1"]).abs().sum(1),
+        (body.bn1.weight * grads["gamma"]).abs() + (body.bn1.bias * grads["beta"]).abs(),
+        (body.out.weight * grads["out"]).abs().sum(0),
+    ]).detach()  # fmt: skip
+    torch.testing.assert_close(scores["sum"]["fc1"], parts.sum(0))
+    torch.testing.assert_close(scores["max"]["fc1"], parts.amax(0))
+    assert scores["sum"]["fc1"][3] == 0 and (scores["sum"]["fc1"][torch.arange(8) != 3] > 0).all()
+
+
+def test_bn_group_reduction_combines_every_norm_on_the_channels():
+    net = build_model(ModelConfig(arch="resnet8", width=0.25), QuantConfig(), (3, 16, 16), 10)
+    groups = [g for g in coupling_groups(net) if len(g.norms) > 1]
+    with torch.no_grad():
+        for name in groups[0].norms:
+            dict(net.named_modules())[name].weight.uniform_(0.5, 1.5)
+    gammas = torch.stack([dict(net.named_modules())[n].weight.detach().abs() for n in groups[0].norms])
+    for reduction, expected in (("mean", gammas.mean(0)), ("sum", gammas.sum(0)), ("max", gammas.amax(0))):
+        got = BNScale(BNCriterion(group_reduction=reduction, normalization="none"))(net, groups)[groups[0].name]
+        torch.testing.assert_close(got, expected)
 
 
 def test_random_is_reproducible(mlp):

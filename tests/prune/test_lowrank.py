@@ -60,7 +60,8 @@ def test_a_split_convolution_keeps_its_kernel_first_and_ends_in_a_1x1_convolutio
     split = split_layers(net, {"conv1": 5}, {"conv1": 4})
     modules = dict(split.named_modules())
     first, second = modules["features.conv1_lr"], modules["features.conv1"]
-    assert isinstance(first, QuantConv2d) and first.kernel_size == (3, 3) and (first.in_channels, first.out_channels) == (8, 5)
+    assert isinstance(first, QuantConv2d) and first.kernel_size == (3, 3)
+    assert (first.in_channels, first.out_channels) == (8, 5)
     assert second.kernel_size == (1, 1) and (second.in_channels, second.out_channels) == (5, 16)
     assert split(_images(2, (1, 12, 12))).shape == (2, 10)
 
@@ -108,10 +109,8 @@ def test_ranks_follow_the_energy_and_round_up_to_the_granularity():
 
 
 def test_the_bottleneck_takes_the_layers_own_activation_bits_unless_set():
-    net = build_model(
-        ModelConfig(arch="mlp", hidden=(32, 32)), QuantConfig(weight_bits=2, act_bits=2, layers={"fc1": {"act_bits": 4}}),
-        (1, 8, 8), 10,
-    )  # fmt: skip
+    quant = QuantConfig(weight_bits=2, act_bits=2, layers={"fc1": {"act_bits": 4}})
+    net = build_model(ModelConfig(arch="mlp", hidden=(32, 32)), quant, (1, 8, 8), 10)
     own = plan_factors(net, LowRankConfig(layers=["fc0", "fc1"], granularity=1), (1, 8, 8), None)
     assert {f.layer: f.act_bits for f in own} == {"fc0": 2, "fc1": 4}
     set_ = plan_factors(net, LowRankConfig(layers=["fc1"], act_bits=6, granularity=1), (1, 8, 8), None)
@@ -149,7 +148,7 @@ def test_a_lut_budget_keeps_the_most_energy_that_fits():
     assert ranks["fc0"] <= 12 and choose_ranks(net, cfg, (1, 8, 8), None, energy)["fc0"] == ranks["fc0"]
     more = choose_ranks(net, cfg, (1, 8, 8), None, min(1.0, energy + 1 / 2**7))
     assert more["fc0"] > 12 or more == ranks
-    with pytest.raises(ConfigError, match="lowrank.lut_budget 100: even ranks"):
+    with pytest.raises(ConfigError, match=r"lowrank\.lut_budget 100: even ranks"):
         lut_budget_energy(net, cfg.model_copy(update={"lut_budget": 100}), (1, 8, 8), None, {"fc0": 2}, weights)
 
 
