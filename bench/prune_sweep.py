@@ -9,7 +9,9 @@ Usage:
   python bench/prune_sweep.py compare  FLOW --out DIR          (smallest design at each reference's accuracy)
 
 A criterion is a name or ``name:key=value,...`` with its settings (``pcas:gate=sigmoid``,
-``l1:group_reduction=mean``; ``cost_aware=true`` or ``schedule=iterative`` there set the prune section's).
+``l1:group_reduction=mean``; ``cost_aware=true`` or ``schedule=iterative`` there set the prune section's);
+``torch-pruning:importance=l1`` (or ``taylor``) scores with Torch-Pruning's group importance instead
+(``bench/torch_pruning_peer.py``; ``pip install -r requirements/bench.txt``).
 ``train`` trains the unpruned network once per seed; ``prune`` runs every (seed, criterion, rate, distill)
 in its own single-threaded process, one-shot, fine-tuned for ``--finetune-epochs`` at the flow's prune
 settings; ``estimate`` exports each network and asks FINN for LUT and fps at the flow's target (it needs no
@@ -144,6 +146,12 @@ def prune_one(
     teacher = _base(flow, data, seed, out)
     settings = flow.prune.model_dump()
     criterion_settings, prune_settings = _criterion(criterion)
+    peer = None
+    if criterion_settings["name"] == "torch-pruning":  # its scores, hwcompress's ranking (the config's is unused)
+        from torch_pruning_peer import TorchPruningImportance
+
+        peer = TorchPruningImportance(criterion_settings["importance"], data.input_shape)
+        criterion_settings = {"name": "l1"}
     settings.update(
         criterion=criterion_settings,
         rate=amount if kind == "rate" else 0.0,
@@ -164,7 +172,7 @@ def prune_one(
             fit(model, data, train.model_copy(update={"seed": step}), Path(tmp) / f"ft-{step}.pt", name, None, kd)
 
         cycles = cycles_per_image(get_board(flow.board), flow.target)
-        result = prune_model(_base(flow, data, seed, out), data, cfg, cycles, fine_tune)
+        result = prune_model(_base(flow, data, seed, out), data, cfg, cycles, fine_tune, importance=peer)
     result_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(result.model.state_dict(), result_path.with_suffix(".pt"))
     write_json(

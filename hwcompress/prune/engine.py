@@ -19,7 +19,7 @@ from hwcompress.hw.cost import layer_costs, totals
 from hwcompress.prune.allocate import channels_to_keep, kept_counts, round_counts
 from hwcompress.prune.folding import foldable_counts, matrix_layers
 from hwcompress.prune.groups import coupling_groups
-from hwcompress.prune.importance import TrainingData
+from hwcompress.prune.importance import Importance, TrainingData
 from hwcompress.prune.scoring import channel_scores, per_mac
 from hwcompress.prune.surgery import channel_counts, prune_channels
 from hwcompress.train.loop import accuracy
@@ -58,10 +58,12 @@ def prune_model(
     cycles_per_image: float | None,
     fine_tune: FineTune,
     log: Callable[[str], None] = lambda _: None,
+    importance: Importance | None = None,
 ) -> Pruned:
     """Prune ``model`` (left as it is) as ``cfg`` says.
 
     ``cycles_per_image`` (clock / target fps) sizes ``granularity: auto``; it is needed only then.
+    ``importance`` scores the channels instead of ``cfg.criterion`` (a peer library's, in the benchmarks).
     """
     result = unpruned(model)
     if not cfg.enabled:
@@ -73,7 +75,7 @@ def prune_model(
     for step in range(1, rounds + 1):
         budget = None if cfg.keep_macs is None else full_macs * (1 - (1 - cfg.keep_macs) * step / rounds)
         rate = cfg.rate * step / rounds if budget is None else None
-        _prune_step(result, data, cfg, rate, cycles_per_image, budget)
+        _prune_step(result, data, cfg, rate, cycles_per_image, budget, importance)
         rate = result.achieved_rate if rate is None else rate
         fine_tune(result.model, step)
         val = accuracy(result.model, data.val_x, data.val_y)
@@ -126,10 +128,15 @@ def _prune_step(
     rate: float | None,
     cycles_per_image: float | None,
     macs: float | None = None,
+    importance: Importance | None = None,
 ) -> None:
     """Remove channels until ``rate`` of the original ones are gone, or until at most ``macs`` are left."""
     groups = coupling_groups(result.model)
-    scores = channel_scores(cfg.criterion, result.model, groups, TrainingData(data.train_x, data.train_y))
+    training = TrainingData(data.train_x, data.train_y)
+    if importance is None:
+        scores = channel_scores(cfg.criterion, result.model, groups, training)
+    else:
+        scores = importance(result.model, groups, training)
     if cfg.cost_aware:
         scores = per_mac(scores, result.model, groups, data.input_shape)
 
