@@ -50,3 +50,14 @@ def test_preflight_estimates_the_uniformly_pruned_untrained_network(tmp_path, ti
     by_macs = {**prune, "rate": 0.0, "keep_macs": 0.5}
     macs_flow = parse_flow(tiny_flow(name="macs", prune=by_macs, outputs={"dir": str(tmp_path / "runs")}))
     assert run(macs_flow, only=("preflight",))[0].summary == skipped, "the counts depend on the trained scores"
+
+
+def test_preflight_estimates_fixed_low_rank_factors_and_skips_ranks_chosen_later(tmp_path, tiny_flow):
+    runs = {"dir": str(tmp_path / "runs")}
+    fixed = parse_flow(tiny_flow(lowrank={"layers": ["fc0"], "ranks": {"fc0": 8}}, outputs=runs))
+    results = run(fixed, only=("preflight",))
+    design = PREFLIGHT_DESIGN.load(tmp_path / "runs" / "tiny" / "00-preflight" / "estimate.json")
+    weights = sum(v for k, v in design.estimate.op_counts.items() if k.startswith("param_weight_"))
+    assert results[0].ran and weights == 64 * 8 + 8 * 32 + 32 * 10, "fc0 as 64 -> 8 -> 32, as it will be built"
+    by_energy = parse_flow(tiny_flow(name="energy", lowrank={"layers": ["fc0"]}, outputs=runs))
+    assert run(by_energy, only=("preflight",))[0].summary == {"preflight": "skipped (ranks chosen after training)"}
