@@ -171,6 +171,7 @@ def plan_factors(
     input_shape: tuple[int, ...],
     cycles_per_image: float | None,
     lut_of: Callable[[nn.Module], float] | None = None,
+    log: Callable[[str], None] = lambda _: None,
 ) -> tuple[Factor, ...]:
     """What to factorize and at which ranks: by ``cfg.lut_budget`` (``lut_of`` prices a design) or as
     ``choose_ranks`` says."""
@@ -181,7 +182,7 @@ def plan_factors(
     else:
         if lut_of is None:
             raise ValueError("a LUT budget needs lut_of")
-        _, ranks = lut_budget_energy(model, cfg, input_shape, cycles_per_image, bits, lut_of)
+        _, ranks = lut_budget_energy(model, cfg, input_shape, cycles_per_image, bits, lut_of, log=log)
     return factors_for(model, ranks, bits)
 
 
@@ -378,6 +379,7 @@ def lut_budget_energy(
     bits: dict[str, int],
     lut_of: Callable[[nn.Module], float],
     steps: int = 7,
+    log: Callable[[str], None] = lambda _: None,
 ) -> tuple[float, dict[str, int]]:
     """The most energy (to 1 / 2^steps) whose factorized design ``lut_of`` puts within ``cfg.lut_budget``.
 
@@ -391,6 +393,8 @@ def lut_budget_energy(
         key = tuple(sorted(ranks.items()))
         if key not in cache:
             cache[key] = lut_of(split_layers(model, ranks, bits).eval())
+            shown = ", ".join(f"{layer} {rank}" for layer, rank in ranks.items())
+            log(f"lowrank: energy {energy:.3f}, ranks {shown}: {cache[key]:,.0f} LUT (estimate)")
         return cache[key], ranks
 
     low, high = 0.0, 1.0

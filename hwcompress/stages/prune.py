@@ -70,7 +70,7 @@ def _factorize(
         with tempfile.TemporaryDirectory(dir=ctx.stage_dir) as tmp:
             return estimate_network(ctx, candidate, data.input_shape, Path(tmp)).estimate.lut
 
-    factors = plan_factors(model, cfg, data.input_shape, cycles, lut_of)
+    factors = plan_factors(model, cfg, data.input_shape, cycles, lut_of, ctx.log)
     ctx.log("lowrank: " + ", ".join(f"{f.layer} rank {f.rank}/{f.full_rank} ({f.energy:.1%} energy)" for f in factors))
     torch.manual_seed(0)
     model = factorize(model, factors, torch.from_numpy(data.train_x[: cfg.calibration_images]))

@@ -144,7 +144,10 @@ def test_a_lut_budget_keeps_the_most_energy_that_fits():
     net = _mlp()
     weights = lambda model: float(sum(m.weight.numel() for m in model.modules() if isinstance(m, QuantLinear)))  # noqa: E731
     cfg = LowRankConfig(layers=["fc0"], lut_budget=64 * 12 + 12 * 48 + 48 * 32 + 320, granularity=1)
-    energy, ranks = lut_budget_energy(net, cfg, (1, 8, 8), None, {"fc0": 2}, weights)
+    lines = []
+    energy, ranks = lut_budget_energy(net, cfg, (1, 8, 8), None, {"fc0": 2}, weights, log=lines.append)
+    assert 3 <= len(lines) <= 8 and all(line.startswith("lowrank: energy ") for line in lines)
+    assert len(set(lines)) == len(lines), "each design is priced once"
     assert ranks["fc0"] <= 12 and choose_ranks(net, cfg, (1, 8, 8), None, energy)["fc0"] == ranks["fc0"]
     more = choose_ranks(net, cfg, (1, 8, 8), None, min(1.0, energy + 1 / 2**7))
     assert more["fc0"] > 12 or more == ranks
