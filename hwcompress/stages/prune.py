@@ -75,9 +75,10 @@ def _factorize(
     torch.manual_seed(0)
     model = factorize(model, factors, torch.from_numpy(data.train_x[: cfg.calibration_images]))
     initial = accuracy(model, data.test_x, data.test_y)
+    ctx.log(f"lowrank: test {accuracy_before:.2%} before, {initial:.2%} factorized; fine-tuning")
     _fine_tune(ctx, cfg, model, teacher, data, "lowrank")
     final = accuracy(model.eval(), data.test_x, data.test_y)
-    ctx.log(f"lowrank: test {accuracy_before:.2%} before, {initial:.2%} factorized, {final:.2%} fine-tuned")
+    ctx.log(f"lowrank: test {final:.2%} fine-tuned")
     return model, LowRankSummary(factors, accuracy_before, initial, final, cfg.lut_budget)
 
 
