@@ -238,6 +238,14 @@ def compiled_convnet(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def compile_network(tmp_path_factory):
+    """``compile_network(net, shape)``: any network compiled by FINN for PYNQ-Z2 at 1,000 fps (estimates only)."""
+    from hwcompress.config import TargetConfig
+
+    return lambda net, shape: _compiled(net, shape, tmp_path_factory.mktemp("network"), TargetConfig(fps=1000))
+
+
+@pytest.fixture(scope="session")
 def lenet_design(compiled_convnet):
     """An untrained LeNet-5, compiled for 1,000 fps: sliding windows, pools, MVAUs. Returns (net, images, compiled)."""
     from hwcompress.config import ModelConfig, QuantConfig

@@ -90,3 +90,20 @@ def test_the_report_pairs_every_finn_compute_layer_with_its_model_layer(request,
     by_name = {cost.name: cost for cost in costs}
     for row, layer in ((row, next(e for e in compiled.estimate.layers if e.name == row["finn_node"])) for row in rows):
         assert (layer.macs, layer.params) == (by_name[row["layer"]].macs, by_name[row["layer"]].params)
+
+
+def test_a_factorized_convolution_and_linear_layer_compile_and_verify_bit_exactly(compile_network):
+    """conv1 becomes a 5x5 convolution into a rank-8 bottleneck and a 1x1 convolution; fc0 two MVAUs."""
+    import torch
+
+    from hwcompress.models import build_model
+    from hwcompress.prune.lowrank import Factor, factorize, recalibrate_norms
+
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(arch="lenet5", width=0.5), QuantConfig(), (1, 28, 28), 10).eval()
+    images = np.random.default_rng(0).integers(0, 256, (64, 1, 28, 28), dtype=np.uint8)
+    recalibrate_norms(net, torch.from_numpy(images))
+    split = factorize(net, [Factor("conv1", 8, 10, 0.0, 2), Factor("fc0", 16, 250, 0.0, 3)], torch.from_numpy(images))
+    compiled = compile_network(split, (1, 28, 28))
+    assert _kinds(compiled).count("MVAU") == 6, "two per factorized layer, conv0 and the classifier"
+    _assert_bit_exact(split, images[:16], compiled)
