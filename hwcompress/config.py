@@ -408,6 +408,9 @@ class LowRankConfig(StrictModel):
     act_bits: int | None = Field(
         None, ge=1, le=8, description="Bits of the bottleneck activation; default: the layer's own activation bits."
     )
+    weight_bits: int | None = Field(
+        None, ge=1, le=8, description="Weight bits of both factors; default: the layer's own weight bits."
+    )
     granularity: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
         "auto", description="Ranks from energy are rounded up to multiples of this; 'auto': as FINN's folding needs."
     )

@@ -48,15 +48,30 @@ MAX_ROWS = 200_000
 
 
 @dataclass(frozen=True)
+class Split:
+    """How a layer is split: the rank, the bottleneck's activation bits, the factors' weight bits (None: the
+    layer's own)."""
+
+    rank: int
+    act_bits: int
+    weight_bits: int | None = None
+
+
+@dataclass(frozen=True)
 class Factor:
     """One factorized layer: its rank of ``full_rank`` possible, the squared singular values kept, the
-    bottleneck's activation bits."""
+    bottleneck's activation bits and the factors' weight bits."""
 
     layer: str
     rank: int
     full_rank: int
     energy: float
     act_bits: int
+    weight_bits: int
+
+    @property
+    def split(self) -> Split:
+        return Split(self.rank, self.act_bits, self.weight_bits)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,21 +141,18 @@ def kept_energy(singular: torch.Tensor, rank: int) -> float:
     return float(squares[:rank].sum() / squares.sum().clamp_min(1e-300))
 
 
-def split_layers(model: nn.Module, ranks: dict[str, int], act_bits: dict[str, int]) -> nn.Module:
-    """A copy of ``model`` with each layer in ``ranks`` replaced by its two factors (weights not set).
-
-    The factors keep the layer's weight bits; the bottleneck's activation gets ``act_bits[layer]``.
-    """
+def split_layers(model: nn.Module, splits: dict[str, Split]) -> nn.Module:
+    """A copy of ``model`` with each layer in ``splits`` replaced by its two factors (weights not set)."""
     model = copy.deepcopy(model)
     names = _short_names(model)
-    for layer, rank in ranks.items():
+    for layer, split in splits.items():
         path = names[layer]
         parent_path, _, child = path.rpartition(".")
         parent = model.get_submodule(parent_path)
         module = getattr(parent, child)
-        bits = int(module.quant_weight().bit_width)
-        first, norm, second = _factor_layers(module, rank, bits)
-        act = QuantIdentity(act_quant=act_quant(act_bits[layer]), return_quant_tensor=True)
+        bits = split.weight_bits or int(module.quant_weight().bit_width)
+        first, norm, second = _factor_layers(module, split.rank, bits)
+        act = QuantIdentity(act_quant=act_quant(split.act_bits), return_quant_tensor=True)
         items: list[tuple[str, nn.Module]] = []
         for name, part in parent.named_children():
             if name == child:
@@ -183,7 +195,7 @@ def plan_factors(
         if lut_of is None:
             raise ValueError("a LUT budget needs lut_of")
         _, ranks = lut_budget_energy(model, cfg, input_shape, cycles_per_image, bits, lut_of, log=log)
-    return factors_for(model, ranks, bits)
+    return factors_for(model, {layer: Split(rank, bits[layer], cfg.weight_bits) for layer, rank in ranks.items()})
 
 
 def choose_ranks(
@@ -213,25 +225,28 @@ def choose_ranks(
         return {**ranks, **{layer: min(full[layer], math.ceil(rank / step) * step) for layer, rank in free.items()}}
     if cycles_per_image is None:
         raise ValueError("granularity 'auto' needs the cycle budget")
-    return {**ranks, **_foldable_ranks(model, free, full, input_shape, cycles_per_image)}
+    return {**ranks, **_foldable_ranks(model, free, full, input_shape, cycles_per_image, cfg.weight_bits)}
 
 
-def _foldable_ranks(model, ranks, full, input_shape, cycles_per_image) -> dict[str, int]:
+def _foldable_ranks(model, ranks, full, input_shape, cycles_per_image, weight_bits) -> dict[str, int]:
     """``ranks`` rounded as FINN's folding needs: the bottleneck is a channel group of the full-rank split."""
-    split = split_layers(model, full, dict.fromkeys(full, 8))
+    split = split_layers(model, {layer: Split(rank, 8, weight_bits) for layer, rank in full.items()})
     groups = [group for group in sequential_groups(split) if group.name.removesuffix(SUFFIX) in ranks]
     counts = {group.name: ranks[group.name.removesuffix(SUFFIX)] for group in groups}
     rounded, _ = foldable_counts(matrix_layers(split.eval(), input_shape), groups, counts, cycles_per_image)
     return {name.removesuffix(SUFFIX): count for name, count in rounded.items()}
 
 
-def factors_for(model: nn.Module, ranks: dict[str, int], act_bits: dict[str, int]) -> tuple[Factor, ...]:
-    """The ``Factor`` records of ``ranks`` on ``model`` (before splitting)."""
-    modules = factorizable(model, list(ranks))
+def factors_for(model: nn.Module, splits: dict[str, Split]) -> tuple[Factor, ...]:
+    """The ``Factor`` records of ``splits`` on ``model`` (before splitting)."""
+    modules = factorizable(model, list(splits))
     factors = []
-    for layer, rank in ranks.items():
-        singular = torch.linalg.svdvals(weight_matrix(modules[layer]))
-        factors.append(Factor(layer, rank, len(singular), kept_energy(singular, rank), act_bits[layer]))
+    for layer, split in splits.items():
+        module = modules[layer]
+        singular = torch.linalg.svdvals(weight_matrix(module))
+        bits = split.weight_bits or int(module.quant_weight().bit_width)
+        energy = kept_energy(singular, split.rank)
+        factors.append(Factor(layer, split.rank, len(singular), energy, split.act_bits, bits))
     return tuple(factors)
 
 
@@ -242,7 +257,7 @@ def factorize(model: nn.Module, factors: Sequence[Factor], images: torch.Tensor,
     model = model.eval()
     modules = factorizable(model, [factor.layer for factor in factors])
     weights = {layer: weight_matrix(module) for layer, module in modules.items()}
-    split = split_layers(model, {f.layer: f.rank for f in factors}, {f.layer: f.act_bits for f in factors}).eval()
+    split = split_layers(model, {factor.layer: factor.split for factor in factors}).eval()
     names = _short_names(split)
     order = list(names)
     for factor in sorted(factors, key=lambda f: order.index(f.layer)):  # each fit sees the earlier factors
@@ -392,7 +407,8 @@ def lut_budget_energy(
         ranks = choose_ranks(model, cfg, input_shape, cycles_per_image, energy)
         key = tuple(sorted(ranks.items()))
         if key not in cache:
-            cache[key] = lut_of(split_layers(model, ranks, bits).eval())
+            splits = {layer: Split(rank, bits[layer], cfg.weight_bits) for layer, rank in ranks.items()}
+            cache[key] = lut_of(split_layers(model, splits).eval())
             shown = ", ".join(f"{layer} {rank}" for layer, rank in ranks.items())
             log(f"lowrank: energy {energy:.3f}, ranks {shown}: {cache[key]:,.0f} LUT (estimate)")
         return cache[key], ranks

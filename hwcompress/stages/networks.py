@@ -47,7 +47,6 @@ def final_network(ctx: StageContext) -> nn.Module:
     pruning = ctx.read(PRUNING)
     model = prune_channels(model, coupling_groups(model), pruning.keep_indices())
     if pruning.lowrank:
-        factors = pruning.lowrank.factors
-        model = split_layers(model, {f.layer: f.rank for f in factors}, {f.layer: f.act_bits for f in factors})
+        model = split_layers(model, {factor.layer: factor.split for factor in pruning.lowrank.factors})
     model.load_state_dict(ctx.read(PRUNED_WEIGHTS))
     return model.eval()

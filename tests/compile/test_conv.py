@@ -103,7 +103,8 @@ def test_a_factorized_convolution_and_linear_layer_compile_and_verify_bit_exactl
     net = build_model(ModelConfig(arch="lenet5", width=0.5), QuantConfig(), (1, 28, 28), 10).eval()
     images = np.random.default_rng(0).integers(0, 256, (64, 1, 28, 28), dtype=np.uint8)
     recalibrate_norms(net, torch.from_numpy(images))
-    split = factorize(net, [Factor("conv1", 8, 10, 0.0, 2), Factor("fc0", 16, 250, 0.0, 3)], torch.from_numpy(images))
+    factors = [Factor("conv1", 8, 10, 0.0, 2, 2), Factor("fc0", 16, 250, 0.0, 3, 3)]
+    split = factorize(net, factors, torch.from_numpy(images))
     compiled = compile_network(split, (1, 28, 28))
     assert _kinds(compiled).count("MVAU") == 6, "two per factorized layer, conv0 and the classifier"
     _assert_bit_exact(split, images[:16], compiled)

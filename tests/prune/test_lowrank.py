@@ -13,6 +13,7 @@ from hwcompress.models.convnet import QuantConvNet
 from hwcompress.models.mlp import QuantMLP
 from hwcompress.prune.lowrank import (
     Factor,
+    Split,
     choose_ranks,
     energy_rank,
     factorize,
@@ -42,7 +43,7 @@ def test_energy_rank_counts_the_leading_squared_singular_values():
 
 def test_a_split_linear_layer_becomes_two_layers_around_a_quantized_bottleneck():
     model = _mlp()
-    split = split_layers(model, {"fc0": 6}, {"fc0": 3})
+    split = split_layers(model, {"fc0": Split(6, act_bits=3)})
     names = [name for name, _ in split.body.named_children()]
     assert names[:6] == ["fc0_lr", "fc0_lr_bn", "fc0_lr_act", "fc0", "bn0", "act0"]
     modules = {name: module for name, module in split.named_modules()}
@@ -57,11 +58,11 @@ def test_a_split_linear_layer_becomes_two_layers_around_a_quantized_bottleneck()
 def test_a_split_convolution_keeps_its_kernel_first_and_ends_in_a_1x1_convolution():
     torch.manual_seed(0)
     net = QuantConvNet((1, 12, 12), 10, [ConvSpec(8, 3, False), ConvSpec(16, 3, True)], (), [4, 4, 4], [4, 4]).eval()
-    split = split_layers(net, {"conv1": 5}, {"conv1": 4})
+    split = split_layers(net, {"conv1": Split(5, act_bits=4, weight_bits=3)})
     modules = dict(split.named_modules())
     first, second = modules["features.conv1_lr"], modules["features.conv1"]
     assert isinstance(first, QuantConv2d) and first.kernel_size == (3, 3)
-    assert (first.in_channels, first.out_channels) == (8, 5)
+    assert (first.in_channels, first.out_channels) == (8, 5) and int(first.quant_weight().bit_width) == 3
     assert second.kernel_size == (1, 1) and (second.in_channels, second.out_channels) == (5, 16)
     assert split(_images(2, (1, 12, 12))).shape == (2, 10)
 
@@ -78,7 +79,7 @@ def test_full_rank_factors_at_eight_bits_reproduce_the_layer(kind):
         layer, full, shape = "conv1", 12, (1, 12, 12)  # 8 x 3 x 3 -> 12
     images = _images(1024, shape)
     recalibrate_norms(net, images)  # as training leaves them: the factorization recalibrates every norm
-    split = factorize(net, [Factor(layer, full, full, 1.0, 8)], images)
+    split = factorize(net, [Factor(layer, full, full, 1.0, 8, 8)], images)
     before, after = net(images[:256]).detach(), split(images[:256]).detach()
     assert torch.corrcoef(torch.stack([before.flatten(), after.flatten()]))[0, 1] > 0.99
     assert (before.argmax(1) == after.argmax(1)).float().mean() >= 0.9
@@ -90,7 +91,7 @@ def test_fewer_singular_values_leave_the_factorized_network_further_from_the_ori
     reference = net(images[:256]).detach()
     errors = []
     for rank in (2, 8, 32):
-        split = factorize(net, [Factor("fc0", rank, 48, 0.0, 8)], images)
+        split = factorize(net, [Factor("fc0", rank, 48, 0.0, 8, 8)], images)
         errors.append(float(((split(images[:256]).detach() - reference) ** 2).mean()))
     assert errors[0] > errors[1] > errors[2]
 
@@ -108,13 +109,14 @@ def test_ranks_follow_the_energy_and_round_up_to_the_granularity():
     assert tight % 4 == 0 and abs(tight - exact["fc0"]) < 4 and loose == exact["fc0"] == 11
 
 
-def test_the_bottleneck_takes_the_layers_own_activation_bits_unless_set():
+def test_the_factors_take_the_layers_own_bits_unless_set():
     quant = QuantConfig(weight_bits=2, act_bits=2, layers={"fc1": {"act_bits": 4}})
     net = build_model(ModelConfig(arch="mlp", hidden=(32, 32)), quant, (1, 8, 8), 10)
     own = plan_factors(net, LowRankConfig(layers=["fc0", "fc1"], granularity=1), (1, 8, 8), None)
     assert {f.layer: f.act_bits for f in own} == {"fc0": 2, "fc1": 4}
-    set_ = plan_factors(net, LowRankConfig(layers=["fc1"], act_bits=6, granularity=1), (1, 8, 8), None)
-    assert [(f.layer, f.act_bits) for f in set_] == [("fc1", 6)]
+    set_ = plan_factors(net, LowRankConfig(layers=["fc1"], act_bits=6, weight_bits=3, granularity=1), (1, 8, 8), None)
+    assert [(f.layer, f.act_bits, f.weight_bits) for f in set_] == [("fc1", 6, 3)]
+    assert {f.weight_bits for f in own} == {2}, "the factors keep the layer's weight bits unless set"
 
 
 @pytest.mark.parametrize(
@@ -158,5 +160,5 @@ def test_a_lut_budget_keeps_the_most_energy_that_fits():
 def test_factorizing_leaves_the_original_network_unchanged():
     net = _mlp()
     state = {k: v.clone() for k, v in net.state_dict().items()}
-    factorize(net, [Factor("fc1", 4, 32, 0.0, 2)], _images())
+    factorize(net, [Factor("fc1", 4, 32, 0.0, 2, 2)], _images())
     assert all(np.array_equal(state[k], v) for k, v in net.state_dict().items())
