@@ -129,8 +129,8 @@ def run_stages(
         )
         write_json(building / MANIFEST, manifest.to_json())
         replace_directory(building, final, previous)
-        if replacing:
-            kept = sorted(path.name for path in previous.iterdir() if path.is_file() and path.name != MANIFEST)
+        kept = [] if not replacing else sorted(p.name for p in previous.iterdir() if p.is_file() and p.name != MANIFEST)
+        if kept:  # a stage that wrote nothing (a skipped pre-flight) has nothing to announce
             shown = ", ".join(kept[:4]) + (", ..." if len(kept) > 4 else "")
             log(f"{stage.name}: the previous {shown} set aside in {previous}")
         results.append(StageResult(stage.name, True, seconds, output.summary))
