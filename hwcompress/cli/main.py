@@ -114,7 +114,8 @@ def train(flow: Path, force: bool, runs_dir: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Prune again even if an up-to-date pruned model exists.")
 @RUNS_DIR
 def prune(flow: Path, force: bool, runs_dir: Path | None) -> None:
-    """Train (if needed) and prune FLOW's model as its prune: section says, with fine-tuning."""
+    """Train (if needed), then prune and factorize FLOW's model as its prune: and lowrank: sections say, with
+    fine-tuning."""
     _run(flow, runs_dir, only=("train", "prune"), force=("prune",) if force else ())
 
 

@@ -24,7 +24,7 @@ from hwcompress.stages.verify import verify_stage
 STAGES: tuple[Stage, ...] = (
     Stage(0, "preflight", preflight_stage, "FINN estimate of the untrained network: fail before training"),
     Stage(1, "train", train_stage, "quantization-aware training"),
-    Stage(2, "prune", prune_stage, "structured channel pruning, fine-tuned with distillation"),
+    Stage(2, "prune", prune_stage, "structured channel pruning and low-rank factorization, fine-tuned"),
     Stage(3, "sparsify", sparsify_stage, "unstructured pruning and Deep Compression (stored size)"),
     Stage(4, "export", export_stage, "QONNX export, checked against PyTorch"),
     Stage(5, "compile", compile_stage, "FINN dataflow build, estimates, board fit"),
