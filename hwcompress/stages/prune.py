@@ -37,10 +37,10 @@ def prune_stage(ctx: StageContext) -> StageOutput:
     lowrank: LowRankConfig = whole(ctx.flow.lowrank)
     teacher = trained_network(ctx)
     accuracy_unpruned = ctx.read(TRAINING).test_accuracy
-    if not cfg.enabled and not lowrank.enabled:
-        return _write(ctx, teacher, PruneSummary.of(unpruned(teacher), cfg, accuracy_unpruned, accuracy_unpruned))
-    data = flow_data(ctx)
     model, summary = teacher, PruneSummary.of(unpruned(teacher), cfg, accuracy_unpruned, accuracy_unpruned)
+    if not cfg.enabled and not lowrank.enabled:
+        return _write(ctx, model, summary)
+    data = flow_data(ctx)
     if cfg.enabled:
         cycles = _cycles(ctx) if cfg.granularity == "auto" else None
 
