@@ -21,7 +21,8 @@ from hwcompress.config import LowRankConfig, PruneConfig
 from hwcompress.data import Splits
 from hwcompress.fileio import write_json, write_torch
 from hwcompress.prune.engine import prune_model, unpruned
-from hwcompress.prune.lowrank import LowRankSummary, factorize, plan_factors
+from hwcompress.prune.lowrank import LowRankSummary, plan_factors
+from hwcompress.prune.lowrank_fit import factorize
 from hwcompress.prune.result import PruneSummary
 from hwcompress.stages.artifacts import PRUNED_WEIGHTS, PRUNING, TRAINING
 from hwcompress.stages.config_reads import whole

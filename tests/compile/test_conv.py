@@ -97,7 +97,8 @@ def test_a_factorized_convolution_and_linear_layer_compile_and_verify_bit_exactl
     import torch
 
     from hwcompress.models import build_model
-    from hwcompress.prune.lowrank import Factor, factorize, recalibrate_norms
+    from hwcompress.prune.lowrank import Factor
+    from hwcompress.prune.lowrank_fit import factorize, recalibrate_norms
 
     torch.manual_seed(0)
     net = build_model(ModelConfig(arch="lenet5", width=0.5), QuantConfig(), (1, 28, 28), 10).eval()

@@ -16,13 +16,12 @@ from hwcompress.prune.lowrank import (
     Split,
     choose_ranks,
     energy_rank,
-    factorize,
     kept_energy,
     lut_budget_energy,
     plan_factors,
-    recalibrate_norms,
     split_layers,
 )
+from hwcompress.prune.lowrank_fit import factorize, recalibrate_norms
 
 
 def _mlp(bits: int = 2, hidden=(48, 32)) -> QuantMLP:
