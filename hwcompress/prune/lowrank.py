@@ -28,7 +28,7 @@ from torch import nn
 
 from hwcompress.config import LowRankConfig
 from hwcompress.errors import ConfigError
-from hwcompress.models.quant import COMPUTE_LAYERS, act_quant, weight_quant
+from hwcompress.models.quant import COMPUTE_LAYERS, act_quant, init_weights_, weight_quant
 from hwcompress.prune.folding import foldable_counts, matrix_layers
 from hwcompress.prune.groups import is_depthwise, sequential_groups
 
@@ -141,6 +141,8 @@ def split_layers(model: nn.Module, splits: dict[str, Split]) -> nn.Module:
         module = getattr(parent, child)
         bits = split.weight_bits or int(module.quant_weight().bit_width)
         first, norm, second = _factor_layers(module, split.rank, bits)
+        init_weights_(first)  # over the quantizers' range, as the zoo's layers: FINN infers weight types from
+        init_weights_(second)  # the values, so tiny default weights (all rounded to 0) would misprice the split
         act = QuantIdentity(act_quant=act_quant(split.act_bits), return_quant_tensor=True)
         items: list[tuple[str, nn.Module]] = []
         for name, part in parent.named_children():

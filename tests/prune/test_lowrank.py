@@ -51,6 +51,8 @@ def test_a_split_linear_layer_becomes_two_layers_around_a_quantized_bottleneck()
     assert int(first.quant_weight().bit_width) == int(second.quant_weight().bit_width) == 2
     assert int(modules["body.fc0_lr_act"].act_quant.bit_width()) == 3
     assert split(_images(4)).shape == (4, 10)
+    for factor in (first, second):  # FINN prices a layer by the values its weights take: all three of ternary
+        assert set(factor.quant_weight().value.unique().tolist()) == {-1.0, 0.0, 1.0}
     assert model.body.fc0.out_features == 48 and "fc0_lr" not in dict(model.body.named_children())  # untouched
 
 
