@@ -26,3 +26,4 @@ def test_a_factorized_layer_compiles_as_two_matrix_units_and_verifies_bit_exactl
     assert [row["params"] for row in units[:2]] == [64 * rank, rank * 32]
     assert "## Low-rank factorization" in (run.run_dir / "report.md").read_text()
     assert summaries["prune"]["accuracy.factorized"] == report["lowrank"]["accuracy"] > 0.3
+    assert report["accuracy"]["torch"] == report["lowrank"]["accuracy"], "the reference is the factorized network"

@@ -24,7 +24,8 @@ class LayerChannels:
 
 @dataclass(frozen=True)
 class PruneSummary:
-    """A prune stage's outcome. ``keep`` holds each group's kept channels as indices into the original ones."""
+    """A prune stage's outcome. ``keep`` holds each group's kept channels as indices into the original ones;
+    ``accuracy`` is the test accuracy of the network the stage wrote (after low-rank factorization, if any)."""
 
     criterion: dict[str, Any]
     rate: float

@@ -53,7 +53,7 @@ def prune_stage(ctx: StageContext) -> StageOutput:
         summary = PruneSummary.of(result, cfg, accuracy_unpruned, accuracy(model, data.test_x, data.test_y))
     if lowrank.enabled:
         model, factorized = _factorize(ctx, lowrank, model, teacher, data, summary.accuracy)
-        summary = dataclasses.replace(summary, lowrank=factorized)
+        summary = dataclasses.replace(summary, lowrank=factorized, accuracy=factorized.accuracy)
     return _write(ctx, model, summary)
 
 

@@ -59,7 +59,7 @@ def test_iterative_schedule_reaches_the_rate_in_steps(flow, tmp_path):
     info = PRUNING.load(tmp_path / "runs" / "iter" / "02-prune" / "prune.json")
     assert [round(step["rate"], 2) for step in info.steps] == [0.25, 0.5]
     assert info.achieved_rate == pytest.approx(0.5)
-    assert info.criterion == {"name": "bn", "normalization": "max"}
+    assert info.criterion == {"name": "bn", "normalization": "max", "group_reduction": "none"}
     for name, keep in info.keep.items():
         assert keep == sorted(set(keep)) and max(keep) < 32, name
         assert len(keep) == next(layer.after for layer in info.layers if layer.name == name)
