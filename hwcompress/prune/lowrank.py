@@ -45,6 +45,11 @@ class Split:
     weight_bits: int | None = None
 
 
+def splits_for(ranks: dict[str, int], act_bits: dict[str, int], weight_bits: int | None) -> dict[str, Split]:
+    """Each layer's ``Split`` at its rank, with its bottleneck's bits and the factors' weight bits."""
+    return {layer: Split(rank, act_bits[layer], weight_bits) for layer, rank in ranks.items()}
+
+
 @dataclass(frozen=True)
 class Factor:
     """One factorized layer: its rank of ``full_rank`` possible, the squared singular values kept, the
@@ -186,7 +191,7 @@ def plan_factors(
         if lut_of is None:
             raise ValueError("a LUT budget needs lut_of")
         _, ranks = lut_budget_energy(model, cfg, input_shape, cycles_per_image, bits, lut_of, log=log)
-    return factors_for(model, {layer: Split(rank, bits[layer], cfg.weight_bits) for layer, rank in ranks.items()})
+    return factors_for(model, splits_for(ranks, bits, cfg.weight_bits))
 
 
 def choose_ranks(
@@ -279,8 +284,7 @@ def lut_budget_energy(
         ranks = choose_ranks(model, cfg, input_shape, cycles_per_image, energy)
         key = tuple(sorted(ranks.items()))
         if key not in cache:
-            splits = {layer: Split(rank, bits[layer], cfg.weight_bits) for layer, rank in ranks.items()}
-            cache[key] = lut_of(split_layers(model, splits).eval())
+            cache[key] = lut_of(split_layers(model, splits_for(ranks, bits, cfg.weight_bits)).eval())
             shown = ", ".join(f"{layer} {rank}" for layer, rank in ranks.items())
             log(f"lowrank: energy {energy:.3f}, ranks {shown}: {cache[key]:,.0f} LUT (estimate)")
         return cache[key], ranks

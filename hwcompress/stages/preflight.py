@@ -17,7 +17,7 @@ from hwcompress.data import load_dataset
 from hwcompress.hw.fit import check_fit
 from hwcompress.prune.engine import channel_counts_for
 from hwcompress.prune.groups import coupling_groups
-from hwcompress.prune.lowrank import Split, bottleneck_bits, split_layers
+from hwcompress.prune.lowrank import bottleneck_bits, split_layers, splits_for
 from hwcompress.prune.surgery import prune_channels
 from hwcompress.stages.artifacts import PREFLIGHT_DESIGN
 from hwcompress.stages.config_reads import whole
@@ -50,8 +50,7 @@ def preflight_stage(ctx: StageContext) -> StageOutput:
             ctx.log("preflight: low-rank ranks are chosen after training; the fit is checked after compiling")
             return StageOutput(artifacts=(), summary={"preflight": "skipped (ranks chosen after training)"})
         bits = bottleneck_bits(model, lowrank.layers, lowrank.act_bits)
-        splits = {layer: Split(rank, bits[layer], lowrank.weight_bits) for layer, rank in lowrank.ranks.items()}
-        model = split_layers(model, splits)
+        model = split_layers(model, splits_for(lowrank.ranks, bits, lowrank.weight_bits))
     plan_steps(whole(flow.compile).bitfile, ctx.env.tools)  # 'always' without Vivado fails now, not after training
     design = estimate_network(ctx, model, data.input_shape, ctx.stage_dir)
     check_fit(design.estimate, board, target.max_utilization, "FINN estimate of the untrained network")
