@@ -28,6 +28,7 @@ from hwcompress.report.markdown import count
 
 if TYPE_CHECKING:
     from hwcompress.stages import StageResult
+    from hwcompress.stages.explore_results import Exploration
     from hwcompress.tools import Environment
     from hwcompress.train.loop import Reporter
 
@@ -143,6 +144,53 @@ def measure(
     if not config.deploy.host:
         raise HwcompressError("no board to measure on: set deploy.host in the flow or give --host USER@HOST[:PORT]")
     return run(config, force=("measure", *force), **options)
+
+
+def explore(
+    flow: str | Path | FlowConfig,
+    *,
+    runs_dir: str | Path | None = None,
+    storage: str | None = None,
+    workers: int = 1,
+    trials: int | None = None,
+    environment: Environment | None = None,
+    reporter: Reporter | None = None,
+    progress: Progress = no_progress,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> Exploration:
+    """Search ``flow``'s ``explore`` space for the designs that trade accuracy against FINN's LUT and BRAM18 best.
+
+    Trains the flow's network first (the parent, a train stage like ``run``'s), then runs the Optuna study in
+    ``workers`` processes sharing ``storage`` (default: a journal file in ``runs/<flow>/explore/``; a
+    ``postgresql://`` URL shares the study between machines); a rerun continues it. Writes the front, its plots
+    and a flow per front design, then takes the ``explore.finalize`` most accurate of them through ``run``.
+
+    Raises:
+        ConfigError: the flow has no ``explore`` section, or one its network cannot take.
+        HwcompressError: no design met the constraints (the line names the smallest one found).
+    """
+    from hwcompress.explore.space import check_space
+    from hwcompress.stages.explore_results import write_results
+    from hwcompress.stages.exploring import explore_study
+    from hwcompress.tools import Environment
+
+    config = load(flow, runs_dir)
+    if config.explore is None:
+        raise ConfigError(f"{flow}: the flow has no explore section to search; add one (README, Explore)")
+    if trials is not None:
+        config = config.model_copy(update={"explore": config.explore.model_copy(update={"trials": trials})})
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    check_space(config, config.explore)
+    env = environment or Environment()
+    log(f"{config.name}: the parent network first (train stage), then {config.explore.trials} trials")
+    run(config, until="train", environment=env, reporter=reporter, progress=progress, log=log)
+    study = explore_study(config, env, storage, workers, progress, log)
+    exploration = write_results(config, study)
+    for path in exploration.front_flows()[: config.explore.finalize]:
+        log(f"explore: the full flow of {path.name}")
+        run(path, runs_dir=runs_dir, environment=env, reporter=reporter, progress=progress, log=log)
+    return exploration
 
 
 def compile_model(

@@ -47,9 +47,21 @@ class DataConfig(StrictModel):
     download: bool = Field(True, description="Download when not found locally and the network allows.")
     train_limit: int | None = Field(None, ge=1, description="Use at most this many training images.")
     test_limit: int | None = Field(None, ge=1, description="Use at most this many test images.")
+    crop_to: int | None = Field(
+        None, ge=1, description="Crop images, centred, to this height and width (e.g. 20 drops MNIST's empty border)."
+    )
     pad_to: int | None = Field(
         None, ge=1, description="Pad images with zeros, centred, to this height and width (e.g. 32 for CNV on 28x28)."
     )
+
+    def image_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The (C, H, W) the network sees for dataset images of ``shape``, after ``crop_to`` and ``pad_to``."""
+        channels, height, width = shape
+        if self.crop_to:
+            height, width = min(height, self.crop_to), min(width, self.crop_to)
+        if self.pad_to:
+            height, width = max(height, self.pad_to), max(width, self.pad_to)
+        return channels, height, width
 
 
 class Arch(StrEnum):
@@ -557,6 +569,63 @@ class DeployConfig(StrictModel):
         return user or self.user, name, int(port) if port else self.port
 
 
+class Objective(StrEnum):
+    """What an exploration optimizes: validation accuracy up; FINN's estimates of LUT, BRAM18, latency down, fps up."""
+
+    ACCURACY = "accuracy"
+    LUT = "lut"
+    BRAM18 = "bram18"
+    FPS = "fps"
+    LATENCY = "latency"
+
+
+class SamplerName(StrEnum):
+    NSGA2 = "nsga2"
+    TPE = "tpe"
+    RANDOM = "random"
+
+
+class ExploreConfig(StrictModel):
+    """The search of ``hwcompress explore``: per-layer bits, widths, input crop and target fps for the flow's board.
+
+    The flow's own network, trained as the flow says, is the parent: each candidate inherits its weights (the
+    channels with the largest L1 norm when narrower) and is fine-tuned briefly to rank it. FINN estimates every
+    candidate first; one that cannot meet the constraints is never trained.
+    """
+
+    weight_bits: list[Bits] = Field([1, 2, 4], min_length=1, description="Weight bits each layer may take.")
+    act_bits: list[Bits] = Field([1, 2, 4], min_length=1, description="Activation bits each hidden layer may take.")
+    widths: list[Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
+        [1.0],
+        min_length=1,
+        description="Shares of each hidden layer's width (an MLP's layers each; other networks all at once).",
+    )
+    crop: list[Annotated[int, Field(ge=1)]] = Field(
+        [], description="Input sizes to crop the images to (MLPs; data.crop_to); empty: the images as they are."
+    )
+    fps: list[Annotated[float, Field(gt=0)]] = Field([], description="Target fps to fold for; empty: target.fps.")
+    objectives: list[Objective] = Field(
+        [Objective.ACCURACY, Objective.LUT, Objective.BRAM18], min_length=1, description="What the front trades."
+    )
+    accuracy_floor: float = Field(0.0, ge=0.0, le=1.0, description="Validation accuracy a design must reach.")
+    lut_budget: int | None = Field(None, gt=0, description="LUT a design may use (besides the board's ceiling).")
+    bram18_budget: int | None = Field(None, ge=0, description="BRAM18 a design may use (besides the ceiling).")
+    trials: int = Field(50, ge=1, description="Finished trials the study holds when the search stops.")
+    timeout_minutes: float | None = Field(None, gt=0, description="Also stop after this many minutes.")
+    sampler: SamplerName = Field(SamplerName.NSGA2, description="nsga2 (multi-objective), tpe or random.")
+    population: int = Field(16, ge=2, description="NSGA-II's population size.")
+    seed: int = Field(0, description="Seed of the sampler.")
+    finetune_epochs: int = Field(1, ge=0, description="QAT epochs fine-tuning each candidate from the parent.")
+    finetune_lr: float | None = Field(None, gt=0.0, description="Default: a tenth of train.lr.")
+    distill: DistillConfig = Field(DistillConfig(), description="Fine-tune with the parent as teacher.")
+    allocator: int = Field(
+        0, ge=0, description="Designs the integer-program allocator proposes (one per LUT budget) before the search."
+    )
+    finalize: int = Field(
+        0, ge=0, description="Front designs (most accurate first) then trained fully and taken through the whole flow."
+    )
+
+
 class OutputsConfig(StrictModel):
     dir: Path = Field(Path("runs"), description="Runs go to <dir>/<flow name>/.")
 
@@ -580,6 +649,7 @@ class FlowConfig(StrictModel):
     package: PackageConfig = PackageConfig()
     deploy: DeployConfig = DeployConfig()
     outputs: OutputsConfig = OutputsConfig()
+    explore: ExploreConfig | None = Field(None, description="What `hwcompress explore` searches.")
 
 
 def load_flow(path: str | Path) -> FlowConfig:

@@ -145,6 +145,48 @@ def measure(flow: Path, host: str, runs_dir: Path | None) -> None:
     _run(flow, runs_dir, measure=True, host=host or None)
 
 
+@cli.command()
+@FLOW
+@click.option("--storage", metavar="URL", help="Share the study in a database, e.g. postgresql://USER@HOST/DB.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--trials", type=click.IntRange(min=1), help="Finished trials to reach; default: explore.trials.")
+@RUNS_DIR
+def explore(flow: Path, storage: str | None, workers: int, trials: int | None, runs_dir: Path | None) -> None:
+    """Search FLOW's explore: space for the best accuracy per LUT and BRAM18 on its board.
+
+    Trains FLOW's network (the parent), then estimates each candidate with FINN and fine-tunes only those that
+    fit. Writes runs/<flow>/explore/: the Pareto front (report.md, front.csv), plots, every trial (trials.csv)
+    and one flow per front design; rerun to continue a stopped search.
+    """
+    from hwcompress import api
+    from hwcompress.cli.console import ConsoleProgress, ConsoleReporter
+
+    progress = ConsoleProgress(console)
+    try:
+        result = api.explore(
+            flow,
+            runs_dir=runs_dir,
+            storage=storage,
+            workers=workers,
+            trials=trials,
+            environment=_environment(),
+            reporter=ConsoleReporter(console),
+            progress=progress,
+            log=console.print,
+        )
+    finally:
+        progress.close()
+    console.print()
+    console.print(f"front of {len(result.front)} designs ({len(result.trials)} explored)", markup=False)
+    for row in sorted(result.front, key=lambda r: -(r.val_accuracy or 0.0)):
+        console.print(
+            f"  #{row.number:<4} val {row.val_accuracy:.2%}  {row.lut:>9,.0f} LUT  {row.bram18:>5,.0f} BRAM18  "
+            f"{row.fps:>9,.0f} fps (estimate)  {result.flows[row.number]}",
+            markup=False,
+        )
+    console.print(f"  report        {result.directory / 'report.md'}", markup=False)
+
+
 @cli.command("compile")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--board", default="pynq-z2", show_default=True, help="Board name or board .yaml file.")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hwcompress.config import DataConfig, DatasetName
 from hwcompress.data import cifar10, mnist
-from hwcompress.data.dataset import ImageDataset, Splits, padded, split
+from hwcompress.data.dataset import ImageDataset, Splits, cropped, padded, split
 from hwcompress.data.digits import load_digits_dataset
 from hwcompress.data.discovery import SearchPath, locate, missing_error
 
@@ -77,6 +77,7 @@ def load_dataset(cfg: DataConfig, search: SearchPath) -> ImageDataset:
 
 
 def load_splits(cfg: DataConfig, search: SearchPath) -> Splits:
-    """The dataset with its fixed validation split, size limits and padding applied."""
+    """The dataset with its fixed validation split, size limits, crop and padding applied."""
     splits = split(load_dataset(cfg, search), cfg.val_fraction, cfg.split_seed, cfg.train_limit, cfg.test_limit)
+    splits = cropped(splits, cfg.crop_to) if cfg.crop_to else splits
     return padded(splits, cfg.pad_to) if cfg.pad_to else splits

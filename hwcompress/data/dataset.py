@@ -75,6 +75,23 @@ def pad_images(images: np.ndarray, size: int) -> np.ndarray:
     return np.pad(images, pad)
 
 
+def crop_images(images: np.ndarray, size: int) -> np.ndarray:
+    """The centre ``size`` x ``size`` of ``images`` (N, C, H, W); a side already smaller is kept whole."""
+    height, width = images.shape[2:]
+    top, left = max(0, (height - size) // 2), max(0, (width - size) // 2)
+    return np.ascontiguousarray(images[:, :, top : top + size, left : left + size])
+
+
+def cropped(data: Splits, size: int) -> Splits:
+    """``data`` with every image cropped to its centre ``size`` x ``size``."""
+    return dataclasses.replace(
+        data,
+        train_x=crop_images(data.train_x, size),
+        val_x=crop_images(data.val_x, size),
+        test_x=crop_images(data.test_x, size),
+    )
+
+
 def padded(data: Splits, size: int) -> Splits:
     """``data`` with every image padded to ``size`` x ``size``."""
     return dataclasses.replace(

@@ -28,12 +28,18 @@ from hwcompress.stages.networks import untrained_network
 
 def preflight_stage(ctx: StageContext) -> StageOutput:
     flow = ctx.flow
-    data = load_dataset(
-        DataConfig(name=flow.data.name, path=flow.data.path, download=flow.data.download), ctx.env.search
+    data_cfg = DataConfig(
+        name=flow.data.name,
+        path=flow.data.path,
+        download=flow.data.download,
+        crop_to=flow.data.crop_to,
+        pad_to=flow.data.pad_to,
     )
+    data = load_dataset(data_cfg, ctx.env.search)
+    input_shape = data_cfg.image_shape(data.input_shape)
     board, target = get_board(flow.board), whole(flow.target)
     torch.manual_seed(0)
-    model = untrained_network(ctx, data.input_shape, data.num_classes)
+    model = untrained_network(ctx, input_shape, data.num_classes)
     if flow.prune.enabled:
         prune = whole(flow.prune)
         if prune.allocation is Allocation.GLOBAL or prune.keep_macs is not None:
@@ -42,7 +48,7 @@ def preflight_stage(ctx: StageContext) -> StageOutput:
         groups = coupling_groups(model)
         sizes = {group.name: torch.zeros(group.channels) for group in groups}
         cycles = cycles_per_image(board, target)
-        counts, _ = channel_counts_for(model, data.input_shape, sizes, prune.rate, prune, cycles)
+        counts, _ = channel_counts_for(model, input_shape, sizes, prune.rate, prune, cycles)
         model = prune_channels(model, groups, {name: torch.arange(count) for name, count in counts.items()})
     if flow.lowrank.enabled:
         lowrank = whole(flow.lowrank)
@@ -52,6 +58,6 @@ def preflight_stage(ctx: StageContext) -> StageOutput:
         bits = bottleneck_bits(model, lowrank.layers, lowrank.act_bits)
         model = split_layers(model, splits_for(lowrank.ranks, bits, lowrank.weight_bits))
     plan_steps(whole(flow.compile).bitfile, ctx.env.tools)  # 'always' without Vivado fails now, not after training
-    design = estimate_network(ctx, model, data.input_shape, ctx.stage_dir)
+    design = estimate_network(ctx, model, input_shape, ctx.stage_dir)
     check_fit(design.estimate, board, target.max_utilization, "FINN estimate of the untrained network")
     return StageOutput(artifacts=(PREFLIGHT_DESIGN,), summary=design.estimate.headline())

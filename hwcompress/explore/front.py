@@ -1,0 +1,92 @@
+"""The exploration's results as rows: every finished trial, the Pareto front, as CSV and as a markdown table.
+
+Labels: LUT, BRAM18, DSP, fps and latency are FINN's estimates; accuracy is validation accuracy after the
+candidate's short fine-tune (``simulated`` numbers come only from the full flow a front design is run through).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from hwcompress.explore.space import Design
+
+#: The user attributes a trial records (set by the objective, read here).
+ESTIMATE_ATTR = "estimate"
+ACCURACY_ATTR = "val_accuracy"
+SECONDS_ATTR = "seconds"
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One finished trial: its design, FINN's estimate, and its validation accuracy (None: never trained)."""
+
+    number: int
+    design: Design
+    feasible: bool
+    val_accuracy: float | None
+    lut: float
+    bram18: float
+    dsp: float
+    fps: float
+    latency_us: float
+    seconds: float
+
+    @property
+    def trained(self) -> bool:
+        return self.val_accuracy is not None
+
+
+def row_of(trial: Any) -> TrialRow:
+    """A row from an Optuna ``FrozenTrial`` that the exploration's objective finished."""
+    estimate = trial.user_attrs[ESTIMATE_ATTR]
+    return TrialRow(
+        number=trial.number,
+        design=Design.from_params(trial.params),
+        feasible=all(value <= 0 for value in trial.constraints.values()),
+        val_accuracy=trial.user_attrs.get(ACCURACY_ATTR),
+        lut=estimate["lut"],
+        bram18=estimate["bram18"],
+        dsp=estimate["dsp"],
+        fps=estimate["fps"],
+        latency_us=estimate["latency_us"],
+        seconds=trial.user_attrs.get(SECONDS_ATTR, 0.0),
+    )
+
+
+COLUMNS = ("trial", "feasible", "val_accuracy", "lut", "bram18", "dsp", "fps", "latency_us", "design", "seconds")
+
+
+def to_csv(rows: list[TrialRow]) -> str:
+    """``rows`` as CSV with a header; accuracy empty for a design that was never trained."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        accuracy = "" if row.val_accuracy is None else f"{row.val_accuracy:.4f}"
+        writer.writerow(
+            (row.number, int(row.feasible), accuracy, round(row.lut), round(row.bram18), round(row.dsp),
+             round(row.fps), f"{row.latency_us:.2f}", row.design.describe(), f"{row.seconds:.1f}")
+        )  # fmt: skip
+    return out.getvalue()
+
+
+def front_markdown(front: list[TrialRow], flows: dict[int, str]) -> str:
+    """The front as a markdown table, most accurate first, with the flow file that reproduces each design."""
+    lines = [
+        "| trial | val. accuracy | LUT (estimate) | BRAM18 (estimate) | fps (estimate) | design | flow |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in sorted(front, key=lambda r: -(r.val_accuracy or 0.0)):
+        lines.append(
+            f"| {row.number} | {row.val_accuracy:.2%} | {row.lut:,.0f} | {row.bram18:,.0f} | {row.fps:,.0f} "
+            f"| {row.design.describe()} | `{flows.get(row.number, '')}` |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def smallest(rows: list[TrialRow]) -> TrialRow | None:
+    """The design with the fewest LUT (then BRAM18) of ``rows``."""
+    return min(rows, key=lambda r: (r.lut, r.bram18), default=None)

@@ -1,0 +1,67 @@
+"""The exploration's plots as PNG (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.colors import LogNorm
+
+from hwcompress.explore.front import TrialRow
+
+
+def plot_front(rows: list[TrialRow], front: list[TrialRow], path: Path, title: str) -> None:
+    """Validation accuracy against estimated LUT for every trained design, fps as colour; the front joined by a
+    line and ringed; designs that break a constraint in grey."""
+    trained = [row for row in rows if row.trained]
+    feasible = [row for row in trained if row.feasible]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    others = [row for row in trained if not row.feasible]
+    if others:
+        ax.scatter([r.lut for r in others], [r.val_accuracy for r in others], c="0.8", s=18, label="infeasible")
+    if feasible:
+        fps = [r.fps for r in feasible]
+        norm = LogNorm(min(fps), max(fps)) if min(fps) < max(fps) else None
+        points = ax.scatter([r.lut for r in feasible], [r.val_accuracy for r in feasible], c=fps, cmap="viridis",
+                            norm=norm, s=22, label="feasible")  # fmt: skip
+        fig.colorbar(points, ax=ax, label="fps (estimate)")
+    if front:
+        line = sorted(front, key=lambda r: r.lut)
+        ax.plot([r.lut for r in line], [r.val_accuracy for r in line], "-", color="crimson", lw=1, zorder=1)
+        ax.scatter([r.lut for r in line], [r.val_accuracy for r in line], s=70, facecolors="none",
+                   edgecolors="crimson", lw=1.5, label="Pareto front")  # fmt: skip
+    ax.set_xlabel("LUT (FINN estimate)")
+    ax.set_ylabel("validation accuracy (after fine-tune)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if trained:
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_bits(front: list[TrialRow], path: Path, title: str) -> None:
+    """Each front design's weight bits per layer as a heat map (rows by LUT), labelled ``w<bits>a<bits>``."""
+    designs = sorted(front, key=lambda r: r.lut)
+    layers = list(designs[0].design.weight_bits) if designs else []
+    grid = [[row.design.weight_bits[layer] for layer in layers] for row in designs]
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * max(1, len(layers)), 1.0 + 0.35 * max(1, len(designs))), dpi=120)
+    if designs:
+        image = ax.imshow(grid, cmap="Blues", vmin=0, vmax=8, aspect="auto")
+        for i, row in enumerate(designs):
+            for j, layer in enumerate(layers):
+                act = row.design.act_bits.get(layer)
+                ax.text(j, i, f"w{row.design.weight_bits[layer]}" + (f"a{act}" if act else ""), ha="center",
+                        va="center", fontsize=7)  # fmt: skip
+        ax.set_xticks(range(len(layers)), layers)
+        ax.set_yticks(range(len(designs)), [f"#{r.number}: {r.lut:,.0f} LUT" for r in designs], fontsize=7)
+        fig.colorbar(image, ax=ax, label="weight bits")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,135 @@
+"""What an exploration leaves in ``runs/<flow>/explore/``: every trial (CSV), the Pareto front (CSV, report.md),
+the plots, and one runnable flow per front design."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from hwcompress.config import FlowConfig
+from hwcompress.errors import HwcompressError
+from hwcompress.explore.front import TrialRow, front_markdown, row_of, smallest, to_csv
+from hwcompress.explore.plots import plot_bits, plot_front
+from hwcompress.explore.space import design_flow
+from hwcompress.fileio import write_text
+from hwcompress.stages.exploring import explore_dir
+
+TRIALS_CSV = "trials.csv"
+FRONT_CSV = "front.csv"
+FRONT_PNG = "front.png"
+BITS_PNG = "bits.png"
+REPORT_MD = "report.md"
+FLOWS = "flows"
+
+
+@dataclass(frozen=True)
+class Exploration:
+    """The search's outcome: where it is written, every finished trial, the front, a flow file per front design."""
+
+    directory: Path
+    trials: list[TrialRow]
+    front: list[TrialRow]
+    flows: dict[int, Path]
+
+    def front_flows(self) -> list[Path]:
+        """The front's flow files, most accurate design first."""
+        ranked = sorted(self.front, key=lambda row: -(row.val_accuracy or 0.0))
+        return [self.flows[row.number] for row in ranked]
+
+
+def write_results(flow: FlowConfig, study) -> Exploration:
+    """Write the trials, the front, its plots and flows; the front is Optuna's (feasible, non-dominated).
+
+    Raises:
+        HwcompressError: no finished design meets the constraints (everything else is written first); the
+            line names the smallest design found.
+    """
+    from hwcompress.explore.study import finished
+
+    directory = explore_dir(flow)
+    rows = sorted((row_of(trial) for trial in finished(study)), key=lambda row: row.number)
+    front = [row_of(trial) for trial in study.best_trials] if any(r.feasible and r.trained for r in rows) else []
+    write_text(directory / TRIALS_CSV, to_csv(rows))
+    write_text(directory / FRONT_CSV, to_csv(sorted(front, key=lambda row: row.lut)))
+    flows = {row.number: _write_flow(flow, row, directory / FLOWS) for row in front}
+    title = f"{flow.name} on {flow.board}: {len(rows)} designs"
+    plot_front(rows, front, directory / FRONT_PNG, title)
+    plot_bits(front, directory / BITS_PNG, f"{flow.name}: the front's bits per layer")
+    relative = {number: str(path.relative_to(directory)) for number, path in flows.items()}
+    write_text(directory / REPORT_MD, _report(flow, rows, front, relative))
+    if not front:
+        raise HwcompressError(_nothing_fits(flow, rows))
+    return Exploration(directory, rows, front, flows)
+
+
+def _write_flow(flow: FlowConfig, row: TrialRow, directory: Path) -> Path:
+    """A flow file that trains and compiles ``row``'s design from scratch with the flow's training settings."""
+    child = design_flow(flow, row.design, f"{flow.name}-d{row.number}")
+    header = (
+        f"# Design {row.number} of the exploration of {flow.name}: {row.design.describe()}.\n"
+        f"# FINN estimate {row.lut:,.0f} LUT, {row.bram18:,.0f} BRAM18, {row.fps:,.0f} fps; validation accuracy "
+        f"{row.val_accuracy:.2%} after a {flow.explore.finetune_epochs}-epoch fine-tune from the parent.\n"
+        f"# Run it with: hwcompress run {directory / child.name}.yaml\n"
+    )
+    path = directory / f"{child.name}.yaml"
+    body = yaml.safe_dump(_flow_dict(child), sort_keys=False)
+    write_text(path, header + body)
+    return path
+
+
+def _flow_dict(flow: FlowConfig) -> dict:
+    """``flow`` as YAML-ready data: what differs from the defaults, plus the dataset, architecture, bits, board
+    and target that a reader looks for first."""
+    data = flow.model_dump(mode="json", exclude_defaults=True)
+    full = flow.model_dump(mode="json")
+    data["data"] = {"name": full["data"]["name"], **data.get("data", {})}
+    data["model"] = {"arch": full["model"]["arch"], **data.get("model", {})}
+    data["board"] = full["board"]
+    data["target"] = {"fps": full["target"]["fps"], **data.get("target", {})}
+    order = ("name", "description", "data", "model", "quant", "train", "board", "target")
+    return {key: data[key] for key in order if key in data} | {k: v for k, v in data.items() if k not in order}
+
+
+def _report(flow: FlowConfig, rows: list[TrialRow], front: list[TrialRow], flows: dict[int, str]) -> str:
+    space = flow.explore
+    trained = sum(row.trained for row in rows)
+    feasible = sum(row.feasible and row.trained for row in rows)
+    lines = [
+        f"# Exploration of {flow.name} on {flow.board}",
+        "",
+        f"{len(rows)} designs estimated by FINN, {trained} fine-tuned from the parent ({space.finetune_epochs} "
+        f"epoch(s)), {feasible} meet every constraint; sampler {space.sampler}, objectives "
+        f"{', '.join(space.objectives)}.",
+        "",
+        "LUT, BRAM18 and fps are FINN estimates; accuracy is on the validation split after the fine-tune. "
+        "Each flow below trains its design from scratch (`hwcompress run FLOW`) and verifies it bit-exactly.",
+        "",
+        "## Pareto front",
+        "",
+        front_markdown(front, flows) if front else "No design met the constraints.\n",
+        f"![accuracy against LUT]({FRONT_PNG})",
+        "",
+        f"![bits per layer]({BITS_PNG})",
+        "",
+        f"Every trial: `{TRIALS_CSV}`; the front: `{FRONT_CSV}`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _nothing_fits(flow: FlowConfig, rows: list[TrialRow]) -> str:
+    space = flow.explore
+    least = smallest(rows)
+    if least is None:
+        return "the exploration finished no trial; rerun it with more trials or time"
+    limits = [f"lut_budget {space.lut_budget:,}" if space.lut_budget else "",
+              f"bram18_budget {space.bram18_budget:,}" if space.bram18_budget is not None else "",
+              f"accuracy_floor {space.accuracy_floor:.2%}" if space.accuracy_floor else ""]  # fmt: skip
+    limits_text = ", ".join(limit for limit in limits if limit) or "the board's ceilings"
+    return (
+        f"no design of {len(rows)} met the constraints ({limits_text}, fps, {flow.board}); the smallest, design "
+        f"{least.number} ({least.design.describe()}), needs {least.lut:,.0f} LUT and {least.bram18:,.0f} BRAM18 at "
+        f"{least.fps:,.0f} fps (estimate); widen the budgets, lower the fps or add fewer bits and narrower widths"
+    )

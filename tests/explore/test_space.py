@@ -1,0 +1,40 @@
+"""The search space: what a trial draws, and the flow that rebuilds a design."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from hwcompress.config import ExploreConfig, parse_flow
+from hwcompress.errors import ConfigError
+from hwcompress.explore.space import ALL, Design, check_space, design_flow, suggest_design
+from hwcompress.models import layer_plan
+
+
+def _flow(tiny_flow, **overrides):
+    return parse_flow(tiny_flow(model={"hidden": [32, 16]}, **overrides))
+
+
+def test_a_drawn_design_becomes_a_flow_with_its_bits_widths_crop_and_fps(tiny_flow):
+    flow = _flow(tiny_flow)
+    space = ExploreConfig(weight_bits=[1, 2, 4], act_bits=[1, 3], widths=[0.5], crop=[6], fps=[250_000])
+    params = {"w.fc0": 1, "w.fc1": 4, "w.out": 2, "a.fc0": 3, "a.fc1": 1,
+              "width.fc0": 0.5, "width.fc1": 0.5, "crop": 6, "fps": 250_000}  # fmt: skip
+    design = suggest_design(optuna.trial.FixedTrial(params), flow, space)
+    assert Design.from_params(design.params()) == design
+    child = design_flow(flow, design, "tiny-d3")
+    assert child.name == "tiny-d3" and child.explore is None
+    assert child.model.hidden_widths == (16, 8)
+    bits = {layer.name: (layer.weight_bits, layer.act_bits) for layer in layer_plan(child.model, child.quant)}
+    assert bits == {"fc0": (1, 3), "fc1": (4, 1), "out": (2, None)}
+    assert child.data.crop_to == 6 and child.target.fps == 250_000
+    assert design.describe() == "fc0 w1a3 x0.5, fc1 w4a1 x0.5, out w2; crop 6"
+
+
+def test_a_convolutional_network_narrows_all_at_once_and_cannot_crop(tiny_flow):
+    flow = parse_flow(tiny_flow(model={"arch": "lenet5", "hidden": None}, data={"pad_to": 28}))
+    design = suggest_design(optuna.trial.FixedTrial({"width.all": 0.5}), flow, ExploreConfig(widths=[0.5]))
+    assert design.widths == {ALL: 0.5}
+    assert design_flow(flow, design, "cnn").model.conv_channels == (10, 25)
+    with pytest.raises(ConfigError, match="explore.crop works on MLPs only"):
+        check_space(flow, ExploreConfig(crop=[20]))
