@@ -7,10 +7,12 @@ storage (psycopg as the driver), with heartbeats so that a trial whose worker di
 
 from __future__ import annotations
 
+import time
+import warnings
 from pathlib import Path
 
 import optuna
-from optuna.storages import JournalStorage, RDBStorage, RetryFailedTrialCallback
+from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from optuna.trial import TrialState
 
@@ -22,6 +24,7 @@ from hwcompress.explore.objectives import DIRECTIONS
 HEARTBEAT_S = 10
 GRACE_S = 60
 RETRIES = 3
+OPEN_ATTEMPTS = 4
 
 
 def open_storage(url: str | None, journal: Path) -> optuna.storages.BaseStorage:
@@ -39,19 +42,24 @@ def open_storage(url: str | None, journal: Path) -> optuna.storages.BaseStorage:
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     elif not scheme.startswith(("postgresql+", "sqlite", "mysql")):
         raise ConfigError(f"--storage {url!r} is not a database URL; e.g. postgresql://USER@HOST:5432/DB")
-    try:
-        return RDBStorage(
-            url,
-            engine_kwargs={"pool_pre_ping": True},
-            heartbeat_interval=HEARTBEAT_S,
-            grace_period=GRACE_S,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=RETRIES),
-        )
-    except Exception as err:  # SQLAlchemy and the driver raise many types for an unreachable server
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise HwcompressError(
-            f"cannot open the study storage {_redacted(url)}: {reason}; check the server runs and the URL"
-        ) from None
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            return RDBStorage(
+                url,
+                engine_kwargs={"pool_pre_ping": True},
+                heartbeat_interval=HEARTBEAT_S,
+                grace_period=GRACE_S,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=RETRIES),
+            )
+        except Exception as err:  # SQLAlchemy and the driver raise many types for an unreachable server
+            # Workers that start together race to create Optuna's tables; the loser finds them on its next try.
+            if attempt == OPEN_ATTEMPTS - 1:
+                reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                raise HwcompressError(
+                    f"cannot open the study storage {_redacted(url)}: {reason}; check the server runs and the URL"
+                ) from None
+            time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")
 
 
 def _redacted(url: str) -> str:
@@ -73,6 +81,7 @@ def make_sampler(space: ExploreConfig) -> optuna.samplers.BaseSampler:
 def load_study(storage: optuna.storages.BaseStorage, name: str, space: ExploreConfig) -> optuna.Study:
     """The study ``name`` in ``storage``, created when new (every worker calls this with the same name)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeats are "experimental"
     directions = [DIRECTIONS[objective] for objective in space.objectives]
     study = optuna.create_study(
         storage=storage, study_name=name, sampler=make_sampler(space), directions=directions, load_if_exists=True

@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -48,6 +49,7 @@ EXPLORE_DIR = "explore"
 JOURNAL = "study.journal"
 ESTIMATES = "estimates"
 LOCK = ".lock"
+WORKER_ATTR = "worker"
 HEADLINE = ("lut", "bram18", "dsp", "fps", "latency_us")
 
 
@@ -76,6 +78,7 @@ class TrialObjective:
         self.board = get_board(flow.board)
         self.limits = Limits.of(self.board, flow.target.max_utilization, self.space)
         self.directory = explore_dir(flow)
+        self.directory.mkdir(parents=True, exist_ok=True)
         train_dir = run_dir_of(flow) / DIRNAMES["train"]
         training = TRAINING.load(train_dir / TRAINING.name)
         self.parent_shape, self.classes = tuple(training.input_shape), training.num_classes
@@ -90,6 +93,7 @@ class TrialObjective:
         data = self.data(child)
         estimate = self.estimate(child, data.input_shape)
         trial.set_user_attr(ESTIMATE_ATTR, {name: getattr(estimate, name) for name in HEADLINE})
+        trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
         hardware = hardware_violations(estimate, design.fps, self.limits)
         for key, value in hardware.items():
             trial.set_constraint(key, value)

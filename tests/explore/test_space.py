@@ -33,8 +33,14 @@ def test_a_drawn_design_becomes_a_flow_with_its_bits_widths_crop_and_fps(tiny_fl
 
 def test_a_convolutional_network_narrows_all_at_once_and_cannot_crop(tiny_flow):
     flow = parse_flow(tiny_flow(model={"arch": "lenet5", "hidden": None}, data={"pad_to": 28}))
-    design = suggest_design(optuna.trial.FixedTrial({"width.all": 0.5}), flow, ExploreConfig(widths=[0.5]))
+    design = suggest_design(optuna.trial.FixedTrial(_first_choices(flow) | {"width.all": 0.5}), flow,
+                            ExploreConfig(widths=[0.5]))  # fmt: skip
     assert design.widths == {ALL: 0.5}
     assert design_flow(flow, design, "cnn").model.conv_channels == (10, 25)
-    with pytest.raises(ConfigError, match="explore.crop works on MLPs only"):
+    with pytest.raises(ConfigError, match=r"explore\.crop works on MLPs only"):
         check_space(flow, ExploreConfig(crop=[20]))
+
+
+def _first_choices(flow) -> dict:
+    layers = flow.model.layer_names
+    return {f"w.{n}": 1 for n in layers} | {f"a.{n}": 1 for n in layers[:-1]} | {"crop": 0, "fps": flow.target.fps}
