@@ -145,8 +145,14 @@ def test_two_workers_sharing_postgresql_record_every_trial_once(explore_flow, po
     flow = explore_flow(trials=6)
     command = [str(hwcompress_exe), "explore", str(flow), "--storage", postgres, "--runs-dir"]
     workers = [
-        subprocess.Popen([*command, str(tmp_path / name)], cwd=tmp_path, env=cli_env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [*command, str(tmp_path / name)],
+            cwd=tmp_path,
+            env=cli_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for name in ("machine-a", "machine-b")  # each its own run directory, as on two machines
     ]
     for worker in workers:
