@@ -170,6 +170,7 @@ def explore(
         HwcompressError: no design met the constraints (the line names the smallest one found).
     """
     from hwcompress.explore.space import check_space
+    from hwcompress.stages.allocating import queue_allocator_designs
     from hwcompress.stages.explore_results import write_results
     from hwcompress.stages.exploring import explore_study
     from hwcompress.tools import Environment
@@ -185,6 +186,7 @@ def explore(
     env = environment or Environment()
     log(f"{config.name}: the parent network first (train stage), then {config.explore.trials} trials")
     run(config, until="train", environment=env, reporter=reporter, progress=progress, log=log)
+    queue_allocator_designs(config, env, storage, log)
     study = explore_study(config, env, storage, workers, progress, log)
     exploration = write_results(config, study)
     for path in exploration.front_flows()[: config.explore.finalize]:

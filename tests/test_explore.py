@@ -49,9 +49,10 @@ def _study(flow_path: Path, runs: Path, storage: str | None = None) -> optuna.St
 
 
 def test_a_small_exploration_writes_a_front_whose_flows_reproduce_their_designs(explore_flow, tmp_path):
-    exploration = explore(explore_flow(), runs_dir=tmp_path / "runs")
+    exploration = explore(explore_flow(allocator=2), runs_dir=tmp_path / "runs")
     directory = exploration.directory
     assert len(exploration.trials) == 4 and exploration.front
+    assert exploration.trials[0].proposed_by == "allocator"  # its designs are the study's first trials
     assert (directory / "trials.csv").read_text().count("\n") == 5
     for picture in ("front.png", "bits.png"):
         assert (directory / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

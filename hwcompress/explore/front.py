@@ -17,6 +17,7 @@ from hwcompress.explore.space import Design
 ESTIMATE_ATTR = "estimate"
 ACCURACY_ATTR = "val_accuracy"
 SECONDS_ATTR = "seconds"
+PROPOSED_BY_ATTR = "proposed_by"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class TrialRow:
     fps: float
     latency_us: float
     seconds: float
+    proposed_by: str = "sampler"
 
     @property
     def trained(self) -> bool:
@@ -53,10 +55,12 @@ def row_of(trial: Any) -> TrialRow:
         fps=estimate["fps"],
         latency_us=estimate["latency_us"],
         seconds=trial.user_attrs.get(SECONDS_ATTR, 0.0),
+        proposed_by=trial.user_attrs.get(PROPOSED_BY_ATTR, "sampler"),
     )
 
 
-COLUMNS = ("trial", "feasible", "val_accuracy", "lut", "bram18", "dsp", "fps", "latency_us", "design", "seconds")
+COLUMNS = ("trial", "feasible", "val_accuracy", "lut", "bram18", "dsp", "fps", "latency_us", "design", "seconds",
+           "proposed_by")  # fmt: skip
 
 
 def to_csv(rows: list[TrialRow]) -> str:
@@ -68,7 +72,7 @@ def to_csv(rows: list[TrialRow]) -> str:
         accuracy = "" if row.val_accuracy is None else f"{row.val_accuracy:.4f}"
         writer.writerow(
             (row.number, int(row.feasible), accuracy, round(row.lut), round(row.bram18), round(row.dsp),
-             round(row.fps), f"{row.latency_us:.2f}", row.design.describe(), f"{row.seconds:.1f}")
+             round(row.fps), f"{row.latency_us:.2f}", row.design.describe(), f"{row.seconds:.1f}", row.proposed_by)
         )  # fmt: skip
     return out.getvalue()
 

@@ -73,11 +73,11 @@ def check_space(flow: FlowConfig, space: ExploreConfig) -> None:
     """
     if space.crop and flow.model.arch not in MLP_ARCHS:
         raise ConfigError(f"explore.crop works on MLPs only; {flow.model.arch} would need a new topology; remove it")
-    if space.widths != [1.0] and not _width_keys(flow.model):
+    if space.widths != [1.0] and not width_keys(flow.model):
         raise ConfigError("explore.widths: this network has no hidden layers to narrow; remove it")
 
 
-def _width_keys(model: ModelConfig) -> list[str]:
+def width_keys(model: ModelConfig) -> list[str]:
     """The width parameters of ``model``: each hidden layer of an MLP, else one for the whole network."""
     if model.arch in MLP_ARCHS:
         return [f"fc{i}" for i in range(len(model.hidden_widths))]
@@ -91,7 +91,7 @@ def suggest_design(trial: Suggests, flow: FlowConfig, space: ExploreConfig) -> D
     return Design(
         weight_bits={name: trial.suggest_categorical(f"w.{name}", space.weight_bits) for name in layers},
         act_bits={name: trial.suggest_categorical(f"a.{name}", space.act_bits) for name in layers[:-1]},
-        widths={key: trial.suggest_categorical(f"width.{key}", space.widths) for key in _width_keys(flow.model)},
+        widths={key: trial.suggest_categorical(f"width.{key}", space.widths) for key in width_keys(flow.model)},
         crop=trial.suggest_categorical("crop", space.crop or [0]) or None,
         fps=float(trial.suggest_categorical("fps", space.fps or [flow.target.fps])),
     )
