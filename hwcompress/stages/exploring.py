@@ -268,9 +268,13 @@ def explore_study(
         stop_at = time.time() + 60 * space.timeout_minutes if space.timeout_minutes else None
         threads = max(1, (os.cpu_count() or 1) // workers)
 
+        shown: list[ExploreProgress] = []
+
         def report(study, _trial=None) -> None:
             state = progress_of(study, space.trials)
-            progress("explore", min(state.done, state.total), state.total, state.detail())
+            if not shown or state != shown[-1]:
+                progress("explore", min(state.done, state.total), state.total, state.detail())
+                shown.append(state)
 
         report(study)
         if workers == 1:
