@@ -42,6 +42,7 @@ def open_storage(url: str | None, journal: Path) -> optuna.storages.BaseStorage:
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     elif not scheme.startswith(("postgresql+", "sqlite", "mysql")):
         raise ConfigError(f"--storage {url!r} is not a database URL; e.g. postgresql://USER@HOST:5432/DB")
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeats are "experimental"
     for attempt in range(OPEN_ATTEMPTS):
         try:
             return RDBStorage(
@@ -81,7 +82,6 @@ def make_sampler(space: ExploreConfig) -> optuna.samplers.BaseSampler:
 def load_study(storage: optuna.storages.BaseStorage, name: str, space: ExploreConfig) -> optuna.Study:
     """The study ``name`` in ``storage``, created when new (every worker calls this with the same name)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeats are "experimental"
     directions = [DIRECTIONS[objective] for objective in space.objectives]
     study = optuna.create_study(
         storage=storage, study_name=name, sampler=make_sampler(space), directions=directions, load_if_exists=True
