@@ -1,15 +1,16 @@
-"""The fast allocator: per-layer bits chosen under a LUT (and BRAM18) budget by an integer program.
+"""The fast allocator: per-layer bits and widths chosen under a LUT (and BRAM18) budget by an integer program.
 
-Each layer offers options (a weight/activation bit pair) with a cost (its share of FINN's estimate of a design
-with every layer at that pair) and a loss (the validation accuracy the parent loses when only that layer takes
-the pair). Picking one option per layer to minimize the summed loss under the budget is a multiple-choice
-knapsack, which CBC (through ``mip``) solves exactly in milliseconds. The additive model is an approximation:
-each proposed design is then estimated exactly and fine-tuned like any other trial.
+Each layer offers options (its weight bits, activation bits, width share, and for the first layer of an MLP the
+input crop) with a cost (its share of FINN's estimate of a design with every layer at that choice) and a loss
+(the validation accuracy the parent loses when only that layer takes it). Picking one option per layer to
+minimize the summed loss under the budget is a multiple-choice knapsack, which CBC (through ``mip``) solves
+exactly in milliseconds. The additive model is an approximation: each proposed design is then estimated
+exactly and fine-tuned like any other trial.
 
 Example:
     >>> options = {"fc0": [Option("fc0", (1, 1), lut=100, bram18=1, loss=0.05), Option("fc0", (2, 2), 300, 1, 0.0)],
     ...            "out": [Option("out", (2, None), lut=50, bram18=1, loss=0.0)]}
-    >>> {layer: option.bits for layer, option in allocate(options, lut_budget=200).items()}
+    >>> {layer: option.choice for layer, option in allocate(options, lut_budget=200).items()}
     {'fc0': (1, 1), 'out': (2, None)}
 """
 
@@ -23,10 +24,10 @@ from hwcompress.hw.estimate import LayerEstimate
 
 @dataclass(frozen=True)
 class Option:
-    """One choice for one layer: its (weight bits, activation bits), what it costs and what it loses."""
+    """One choice for one layer (e.g. weight bits, activation bits, width share, crop), its cost and its loss."""
 
     layer: str
-    bits: tuple[int, int | None]
+    choice: tuple
     lut: float
     bram18: float
     loss: float

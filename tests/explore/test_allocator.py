@@ -9,7 +9,7 @@ from hwcompress.hw.estimate import LayerEstimate
 
 
 def _options() -> dict[str, list[Option]]:
-    table = {  # layer: [(bits, LUT, BRAM18, loss)]
+    table = {  # layer: [((weight bits, act bits), LUT, BRAM18, loss)]
         "fc0": [((1, 1), 100, 1, 0.10), ((2, 2), 250, 2, 0.02), ((4, 4), 600, 4, 0.0)],
         "fc1": [((1, 1), 50, 1, 0.05), ((2, 2), 120, 1, 0.01), ((4, 4), 300, 2, 0.0)],
         "out": [((2, None), 20, 1, 0.0)],
@@ -28,7 +28,7 @@ def _options() -> dict[str, list[Option]]:
 )
 def test_the_least_loss_that_fits_the_budget(budget, expected):
     chosen = allocate(_options(), budget)
-    assert {layer: option.bits for layer, option in chosen.items() if layer != "out"} == expected
+    assert {layer: option.choice for layer, option in chosen.items() if layer != "out"} == expected
     assert sum(option.lut for option in chosen.values()) <= budget
 
 
