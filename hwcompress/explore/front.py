@@ -18,6 +18,7 @@ ESTIMATE_ATTR = "estimate"
 ACCURACY_ATTR = "val_accuracy"
 SECONDS_ATTR = "seconds"
 PROPOSED_BY_ATTR = "proposed_by"
+SAME_AS_ATTR = "same_as"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,15 @@ from hwcompress.boards import get_board
 from hwcompress.config import FlowConfig
 from hwcompress.data import Splits, load_splits
 from hwcompress.errors import HwcompressError
-from hwcompress.explore.front import ACCURACY_ATTR, ESTIMATE_ATTR, SECONDS_ATTR, TrialRow, row_of
+from hwcompress.explore.front import (
+    ACCURACY_ATTR,
+    ESTIMATE_ATTR,
+    PROPOSED_BY_ATTR,
+    SAME_AS_ATTR,
+    SECONDS_ATTR,
+    TrialRow,
+    row_of,
+)
 from hwcompress.explore.inherit import PaddedTeacher, inherit
 from hwcompress.explore.objectives import Limits, accuracy_violation, hardware_violations, objective_values
 from hwcompress.explore.space import design_flow, suggest_design
@@ -89,6 +97,15 @@ class TrialObjective:
     def __call__(self, trial) -> list[float]:
         began = time.perf_counter()
         design = suggest_design(trial, self.flow, self.space)
+        earlier = _finished_with(trial)
+        if earlier is not None:  # samplers draw a design again; estimate and fine-tune are deterministic
+            for key, value in earlier.constraints.items():
+                trial.set_constraint(key, value)
+            for key, value in earlier.user_attrs.items():
+                if key != PROPOSED_BY_ATTR:
+                    trial.set_user_attr(key, value)
+            trial.set_user_attr(SAME_AS_ATTR, earlier.number)
+            return list(earlier.values)
         child = design_flow(self.flow, design, f"{self.flow.name}-d{trial.number}")
         data = self.data(child)
         estimate = self.estimate(child, data.input_shape)
@@ -162,6 +179,14 @@ class TrialObjective:
         if shape != self.parent_shape:
             parent = PaddedTeacher(parent, self.parent_shape)
         return Distillation(parent, distill.alpha, distill.temperature)
+
+
+def _finished_with(trial):
+    """A finished trial of the same study with exactly ``trial``'s parameters, or None."""
+    from optuna.trial import TrialState
+
+    done = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return next((other for other in done if other.params == trial.params), None)
 
 
 def run_worker(
