@@ -32,7 +32,6 @@ from hwcompress.errors import HwcompressError
 from hwcompress.explore.front import (
     ACCURACY_ATTR,
     ESTIMATE_ATTR,
-    PROPOSED_BY_ATTR,
     SAME_AS_ATTR,
     SECONDS_ATTR,
     TrialRow,
@@ -97,20 +96,14 @@ class TrialObjective:
     def __call__(self, trial) -> list[float]:
         began = time.perf_counter()
         design = suggest_design(trial, self.flow, self.space)
+        trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
         earlier = _finished_with(trial)
         if earlier is not None:  # samplers draw a design again; estimate and fine-tune are deterministic
-            for key, value in earlier.constraints.items():
-                trial.set_constraint(key, value)
-            for key, value in earlier.user_attrs.items():
-                if key != PROPOSED_BY_ATTR:
-                    trial.set_user_attr(key, value)
-            trial.set_user_attr(SAME_AS_ATTR, earlier.number)
-            return list(earlier.values)
+            return _repeat(trial, earlier)
         child = design_flow(self.flow, design, f"{self.flow.name}-d{trial.number}")
         data = self.data(child)
         estimate = self.estimate(child, data.input_shape)
         trial.set_user_attr(ESTIMATE_ATTR, {name: getattr(estimate, name) for name in HEADLINE})
-        trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
         hardware = hardware_violations(estimate, design.fps, self.limits)
         for key, value in hardware.items():
             trial.set_constraint(key, value)
@@ -187,6 +180,17 @@ def _finished_with(trial):
 
     done = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     return next((other for other in done if other.params == trial.params), None)
+
+
+def _repeat(trial, earlier) -> list[float]:
+    """``trial`` takes the results of ``earlier``, a finished trial of the same design."""
+    for key, value in earlier.constraints.items():
+        trial.set_constraint(key, value)
+    for key in (ESTIMATE_ATTR, ACCURACY_ATTR):
+        if key in earlier.user_attrs:
+            trial.set_user_attr(key, earlier.user_attrs[key])
+    trial.set_user_attr(SAME_AS_ATTR, earlier.number)
+    return list(earlier.values)
 
 
 def run_worker(
