@@ -135,3 +135,14 @@ def test_pad_to_centres_every_split_in_zeros_and_refuses_to_shrink():
         assert after.sum() == before.sum(), "padding adds zeros only"
     with pytest.raises(DatasetError, match=r"data\.pad_to is 6 but the images are 8x8"):
         load_splits(DataConfig(name="digits", pad_to=6), NOWHERE)
+
+
+def test_crop_keeps_the_centre_of_every_image_in_every_split():
+    from hwcompress.config import DataConfig
+    from hwcompress.data import SearchPath, load_splits
+
+    full = load_splits(DataConfig(name="digits"), SearchPath())
+    cropped = load_splits(DataConfig(name="digits", crop_to=4), SearchPath())
+    for part in ("train_x", "val_x", "test_x"):
+        assert (getattr(cropped, part) == getattr(full, part)[:, :, 2:6, 2:6]).all()
+    assert DataConfig(crop_to=4, pad_to=6).image_shape((1, 8, 8)) == (1, 6, 6)

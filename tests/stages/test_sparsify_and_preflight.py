@@ -61,3 +61,12 @@ def test_preflight_estimates_fixed_low_rank_factors_and_skips_ranks_chosen_later
     assert results[0].ran and weights == 64 * 8 + 8 * 32 + 32 * 10, "fc0 as 64 -> 8 -> 32, as it will be built"
     by_energy = parse_flow(tiny_flow(name="energy", lowrank={"layers": ["fc0"]}, outputs=runs))
     assert run(by_energy, only=("preflight",))[0].summary == {"preflight": "skipped (ranks chosen after training)"}
+
+
+def test_preflight_sizes_the_input_after_the_flows_crop_and_padding(tmp_path, tiny_flow):
+    data = {"name": "digits", "crop_to": 6, "pad_to": 7}  # 8x8 digits, cropped to 6x6, padded to 7x7
+    flow = parse_flow(tiny_flow(data=data, outputs={"dir": str(tmp_path / "runs")}))
+    run(flow, only=("preflight",))
+    design = PREFLIGHT_DESIGN.load(tmp_path / "runs" / "tiny" / "00-preflight" / "estimate.json")
+    weights = sum(v for k, v in design.estimate.op_counts.items() if k.startswith("param_weight_"))
+    assert weights == 49 * 32 + 32 * 10
