@@ -138,9 +138,6 @@ def test_pad_to_centres_every_split_in_zeros_and_refuses_to_shrink():
 
 
 def test_crop_keeps_the_centre_of_every_image_in_every_split():
-    from hwcompress.config import DataConfig
-    from hwcompress.data import SearchPath, load_splits
-
     full = load_splits(DataConfig(name="digits"), SearchPath())
     cropped = load_splits(DataConfig(name="digits", crop_to=4), SearchPath())
     for part in ("train_x", "val_x", "test_x"):
