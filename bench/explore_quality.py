@@ -33,7 +33,7 @@ from optuna.trial import TrialState
 
 from hwcompress.api import explore, run
 from hwcompress.boards import get_board
-from hwcompress.config import FlowConfig, load_flow
+from hwcompress.config import ExploreConfig, FlowConfig, load_flow
 from hwcompress.explore.study import open_storage
 from hwcompress.stages.exploring import JOURNAL, study_name
 from hwcompress.tools import Environment
@@ -61,7 +61,9 @@ def main() -> int:
 
 
 def _variant(flow: FlowConfig, name: str, **space) -> FlowConfig:
-    return flow.model_copy(update={"name": name, "explore": flow.explore.model_copy(update=space)})
+    """``flow`` renamed, with ``space`` changed in its explore section (validated, so enums stay enums)."""
+    explore_config = ExploreConfig.model_validate({**flow.explore.model_dump(), **space})
+    return flow.model_copy(update={"name": name, "explore": explore_config})
 
 
 def _study(flow: FlowConfig, runs: Path, storage: str | None = None) -> optuna.Study:
