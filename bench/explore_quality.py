@@ -159,8 +159,9 @@ def scaleout(flow: FlowConfig, args) -> None:
             complete = [t for t in trials if t.state is TrialState.COMPLETE]
             span = (max(t.datetime_complete for t in complete) - min(t.datetime_start for t in trials)).total_seconds()
             states = {state.name: sum(t.state is state for t in trials) for state in TrialState}
+            repeats = sum("same_as" in t.user_attrs for t in complete)
             print(f"{workers} worker(s): exit {codes}, {len(complete)} finished in {span:.0f} s = "
-                  f"{3600 * len(complete) / span:.0f} trials/hour; states {states}; "
+                  f"{3600 * len(complete) / span:.0f} trials/hour ({repeats} repeated designs); states {states}; "
                   f"{len({t.number for t in trials})} distinct trial numbers", flush=True)  # fmt: skip
 
 
