@@ -47,7 +47,7 @@ def allocator_designs(objective: TrialObjective, count: int, log: Callable[[str]
         return base - _val_accuracy(objective, design(bits, widths, crop), data)
 
     bit_pairs = [(w, a) for w in space.weight_bits for a in space.act_bits]
-    layer_bits = [(layer, (w, a if layer != "out" else None)) for layer in layers for w, a in bit_pairs]
+    layer_bits = dict.fromkeys((layer, (w, a if layer != "out" else None)) for layer in layers for w, a in bit_pairs)
     bits_loss = {(layer, bits): loss(bits={**parent_bits, layer: bits}) for layer, bits in layer_bits}
     width_loss = {(key, share): loss(widths={**full, key: share}) if share != 1.0 else 0.0 for key in keys
                   for share in shares}  # fmt: skip
