@@ -40,11 +40,10 @@ def allocator_designs(objective: TrialObjective, count: int, log: Callable[[str]
         acts = {layer: a for layer, (_, a) in bits.items() if a is not None}
         return Design({layer: w for layer, (w, _) in bits.items()}, acts, widths, crop, fps)
 
-    data = objective.data(flow)
-    base = _val_accuracy(objective, design(parent_bits, full, None), data)
+    base = _val_accuracy(objective, design(parent_bits, full, None))
 
     def loss(bits=parent_bits, widths=full, crop=None) -> float:
-        return base - _val_accuracy(objective, design(bits, widths, crop), data)
+        return base - _val_accuracy(objective, design(bits, widths, crop))
 
     bit_pairs = [(w, a) for w in space.weight_bits for a in space.act_bits]
     layer_bits = dict.fromkeys((layer, (w, a if layer != "out" else None)) for layer in layers for w, a in bit_pairs)
@@ -87,9 +86,11 @@ def allocator_designs(objective: TrialObjective, count: int, log: Callable[[str]
     return designs
 
 
-def _val_accuracy(objective: TrialObjective, design: Design, data) -> float:
-    """Validation accuracy of the parent's weights at ``design``'s bits (full width, no fine-tune)."""
+def _val_accuracy(objective: TrialObjective, design: Design) -> float:
+    """Validation accuracy of the parent's weights inherited by ``design`` (its bits, widths and crop; no
+    fine-tune)."""
     child = design_flow(objective.flow, design, "probe")
+    data = objective.data(child)
     model = inherit(objective.parent_state, objective.flow.model, child.model, child.quant, objective.parent_shape,
                     data.input_shape, objective.classes)  # fmt: skip
     return accuracy(model, data.val_x, data.val_y)
