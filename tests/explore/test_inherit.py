@@ -38,3 +38,17 @@ def test_the_teacher_sees_a_cropped_image_padded_back_to_the_parents_size():
     image[:, :, 2:6, 2:6] = torch.randint(0, 256, (3, 1, 4, 4)).float()
     teacher = PaddedTeacher(parent, SHAPE)
     assert torch.equal(teacher(image[:, :, 2:6, 2:6]), parent(image))
+
+
+def test_a_narrower_convolutional_child_keeps_the_strongest_filters_of_every_layer():
+    parent_model, child_model = ModelConfig(arch="lenet5"), ModelConfig(arch="lenet5", width=0.5)
+    shape = (1, 28, 28)
+    torch.manual_seed(2)
+    parent = build_model(parent_model, QuantConfig(), shape, 10)
+    with torch.no_grad():
+        parent.features.conv0.weight[10:] *= 0.01  # the last 10 of conv0's 20 filters are the weakest
+    child = inherit(parent.state_dict(), parent_model, child_model, QuantConfig(), shape, shape, 10)
+    assert child_model.conv_channels == (10, 25)
+    assert torch.equal(child.features.conv0.weight, parent.features.conv0.weight[:10])
+    assert child.features.conv1.weight.shape[:2] == (25, 10)
+    assert child(torch.zeros(2, *shape)).shape == (2, 10)
