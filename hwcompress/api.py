@@ -177,7 +177,7 @@ def explore(
 
     config = load(flow, runs_dir)
     if config.explore is None:
-        raise ConfigError(f"{flow}: the flow has no explore section to search; add one (README, Explore)")
+        raise ConfigError(f"{config.name}: the flow has no explore section to search; add one (README, Explore)")
     if trials is not None:
         config = config.model_copy(update={"explore": config.explore.model_copy(update={"trials": trials})})
     if workers < 1:

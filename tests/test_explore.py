@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 import hwcompress
 from hwcompress.api import explore
 from hwcompress.config import load_flow
+from hwcompress.errors import ConfigError
 from hwcompress.explore.study import open_storage
 from hwcompress.stages.exploring import JOURNAL, study_name
 
@@ -175,3 +176,9 @@ def test_a_budget_nothing_meets_ends_with_one_line_naming_the_smallest_design(ex
     assert "the smallest, design " in errors[0] and " LUT and " in errors[0]
     rows = (tmp_path / "runs" / "ex" / "explore" / "trials.csv").read_text().splitlines()[1:]
     assert len(rows) == 2 and all(row.split(",")[2] == "" for row in rows)  # never trained
+
+
+def test_a_flow_without_an_explore_section_is_refused_before_anything_trains(tiny_flow, write_flow, tmp_path):
+    with pytest.raises(ConfigError, match=r"^tiny: the flow has no explore section to search; add one"):
+        explore(write_flow(tiny_flow()), runs_dir=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
