@@ -11,6 +11,10 @@
 - FINN asserts that the thresholds of an XNOR-popcount MVAU (1-bit weights and activations) are >= 0 and
   fails on a neuron that always fires (a negative threshold, common in wide layers). A popcount lies in
   [0, MW], so clipping thresholds to [0, MW + 1] changes no output: ``step_hwc_clip_xnor_thresholds``.
+- FINN's conversion of an XNOR-popcount layer with multi-bit output activations sets the MVAU's ``ActVal``
+  (the offset added to the threshold count) to the output type's minimum instead of the absorbed
+  MultiThreshold's ``out_bias``: a narrow-range 2-bit activation ({-1, 0, 1}, bias -1) comes out one lower on
+  every output. ``step_hwc_convert_to_hw`` runs FINN's step and sets ``ActVal`` from the threshold node.
 - Specialized nodes (``MVAU_hls``, ``Thresholding_rtl``, ...) execute only through cppsim/rtlsim, which need
   Vitis HLS or Vivado. Renamed back to their generic op type and domain they execute FINN's Python model of
   the layer, which checks data types and bit widths (not the generated HLS/RTL).
@@ -71,8 +75,32 @@ def import_hw_ops() -> None:
     import finn.custom_op.fpgadataflow.rtl  # noqa: F401
 
 
+def step_hwc_convert_to_hw(model, cfg):
+    """FINN's ``step_convert_to_hw``, then the XNOR-popcount MVAUs fixed: their ``ActVal`` from the absorbed
+    MultiThreshold's ``out_bias`` (FINN takes the output type's minimum, one level too low for a narrow-range
+    signed activation), and their thresholds clipped into [0, MW + 1]."""
+    from finn.builder.build_dataflow_steps import step_convert_to_hw
+    from qonnx.core.datatype import DataType
+    from qonnx.custom_op.registry import getCustomOp
+
+    biases = {
+        node.output[0]: getCustomOp(node).get_nodeattr("out_bias")
+        for node in model.graph.node
+        if node.op_type == "MultiThreshold"
+    }
+    model = step_convert_to_hw(model, cfg)
+    for node in model.graph.node:
+        if not node.op_type.startswith("MVAU") or node.output[0] not in biases:
+            continue
+        op = getCustomOp(node)
+        multi_bit = DataType[op.get_nodeattr("outputDataType")].bitwidth() > 1
+        if op.get_nodeattr("binaryXnorMode") == 1 and op.get_nodeattr("noActivation") == 0 and multi_bit:
+            op.set_nodeattr("ActVal", int(biases[node.output[0]]))
+    return step_hwc_clip_xnor_thresholds(model, cfg)
+
+
 def step_hwc_clip_xnor_thresholds(model, cfg):
-    """Builder step after step_convert_to_hw: clip XNOR-popcount thresholds into [0, MW + 1] (no output changes)."""
+    """Clip XNOR-popcount thresholds into [0, MW + 1] (no output changes)."""
     from qonnx.custom_op.registry import getCustomOp
 
     for node in model.graph.node:

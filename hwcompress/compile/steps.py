@@ -1,8 +1,9 @@
 """Which FINN build steps run: the estimate flow here, the full flow where Vivado exists. The choice lives here.
 
 FINN's ``step_qonnx_to_finn`` and ``step_streamline`` are wrapped to round the input quantizer half to
-even (``finn_compat.ExactInputRounding``), and steps of our own join FINN's: ``step_hwc_streamline_joins`` and
-``step_hwc_clip_xnor_thresholds`` (FINN workarounds, see ``finn_compat``) and ``step_hwc_host_tail``, which
+even (``finn_compat.ExactInputRounding``), ``step_convert_to_hw`` is replaced by ``step_hwc_convert_to_hw`` (it
+fixes FINN's XNOR-popcount layers), and steps of our own join FINN's: ``step_hwc_streamline_joins`` (FINN
+workarounds, see ``finn_compat``) and ``step_hwc_host_tail``, which
 runs after streamlining: it moves the float element-wise ops that end the graph (the scalar Mul/Add of the
 logits' normalization) off the accelerator. FINN would otherwise map them to float ElementwiseMul/Add layers;
 on the host they cost nothing and leave the accelerator's output the integer accumulator of the last layer,
@@ -19,7 +20,7 @@ import numpy as np
 
 from hwcompress.compile.finn_compat import (
     ExactInputRounding,
-    step_hwc_clip_xnor_thresholds,
+    step_hwc_convert_to_hw,
     step_hwc_streamline_joins,
 )
 from hwcompress.config import BitfileMode
@@ -54,11 +55,10 @@ def plan_steps(mode: BitfileMode, tools: Toolchain) -> StepPlan:
     wrapped = ExactInputRounding().steps()
     steps: list = []
     for name in names:
-        steps.append(wrapped.get(name, name))
+        steps.append(step_hwc_convert_to_hw if name == "step_convert_to_hw" else wrapped.get(name, name))
         if name == "step_streamline":
             steps += [step_hwc_streamline_joins, step_hwc_host_tail]
-        if name == "step_convert_to_hw":
-            steps.append(step_hwc_clip_xnor_thresholds)
+
     return StepPlan(steps=steps, bitfile=full)
 
 

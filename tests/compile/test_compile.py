@@ -73,3 +73,17 @@ def test_binary_network_with_always_on_and_always_off_neurons_compiles_bit_exact
     result = verify_compiled(compiled.directory, images, predict(model, images).numpy())
     assert result.mismatches == 0
     assert np.isfinite(compiled.estimate.lut)
+
+
+def test_xnor_layers_writing_multi_bit_activations_verify_bit_exactly(tiny_flow, tmp_path):
+    """1-bit weights reading 1-bit activations become XNOR-popcount MVAUs; with 2- and 3-bit activations after
+    them FINN's own conversion is one level off on every output (finn_compat.step_hwc_convert_to_hw)."""
+    import hwcompress
+
+    layers = {"fc0": {"weight_bits": 2, "act_bits": 1}, "fc1": {"weight_bits": 1, "act_bits": 2},
+              "fc2": {"weight_bits": 2, "act_bits": 1}, "fc3": {"weight_bits": 1, "act_bits": 3}}  # fmt: skip
+    flow = tiny_flow("xnor", model={"hidden": [32, 32, 32, 32]}, quant={"layers": layers},
+                     outputs={"dir": str(tmp_path / "runs")})  # fmt: skip
+    run = hwcompress.run(hwcompress.config.parse_flow(flow), until="verify")
+    verify = next(result.summary for result in run.stages if result.name == "verify")
+    assert verify["verify.mismatches"] == 0 and verify["verify.samples"] == 359
