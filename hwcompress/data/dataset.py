@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,24 +83,21 @@ def crop_images(images: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(images[:, :, top : top + size, left : left + size])
 
 
+def _each_split(data: Splits, transform: Callable[[np.ndarray], np.ndarray]) -> Splits:
+    """``data`` with ``transform`` applied to the train, validation and test images."""
+    return dataclasses.replace(
+        data, train_x=transform(data.train_x), val_x=transform(data.val_x), test_x=transform(data.test_x)
+    )
+
+
 def cropped(data: Splits, size: int) -> Splits:
     """``data`` with every image cropped to its centre ``size`` x ``size``."""
-    return dataclasses.replace(
-        data,
-        train_x=crop_images(data.train_x, size),
-        val_x=crop_images(data.val_x, size),
-        test_x=crop_images(data.test_x, size),
-    )
+    return _each_split(data, lambda images: crop_images(images, size))
 
 
 def padded(data: Splits, size: int) -> Splits:
     """``data`` with every image padded to ``size`` x ``size``."""
-    return dataclasses.replace(
-        data,
-        train_x=pad_images(data.train_x, size),
-        val_x=pad_images(data.val_x, size),
-        test_x=pad_images(data.test_x, size),
-    )
+    return _each_split(data, lambda images: pad_images(images, size))
 
 
 def split(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from hwcompress.boards import get_board
 from hwcompress.config import FlowConfig
@@ -92,6 +93,7 @@ class TrialObjective:
         self.parent_state = TRAINED_WEIGHTS.load(train_dir / TRAINED_WEIGHTS.name)
         self.threads = flow.train.threads or threads
         self._data: dict[int | None, Splits] = {}
+        self._parent: nn.Module | None = None
 
     def __call__(self, trial) -> list[float]:
         began = time.perf_counter()
@@ -167,8 +169,10 @@ class TrialObjective:
         distill = self.space.distill
         if not distill.enabled:
             return None
-        parent = build_model(self.flow.model, self.flow.quant, self.parent_shape, self.classes)
-        parent.load_state_dict(self.parent_state)
+        if self._parent is None:  # built once per worker; Distillation freezes it
+            self._parent = build_model(self.flow.model, self.flow.quant, self.parent_shape, self.classes)
+            self._parent.load_state_dict(self.parent_state)
+        parent = self._parent
         if shape != self.parent_shape:
             parent = PaddedTeacher(parent, self.parent_shape)
         return Distillation(parent, distill.alpha, distill.temperature)
