@@ -610,7 +610,7 @@ class ExploreConfig(StrictModel):
     accuracy_floor: float = Field(0.0, ge=0.0, le=1.0, description="Validation accuracy a design must reach.")
     lut_budget: int | None = Field(None, gt=0, description="LUT a design may use (besides the board's ceiling).")
     bram18_budget: int | None = Field(None, ge=0, description="BRAM18 a design may use (besides the ceiling).")
-    trials: int = Field(50, ge=1, description="Finished trials the study holds when the search stops.")
+    trials: int = Field(50, ge=1, description="Distinct designs evaluated when the search stops.")
     timeout_minutes: float | None = Field(None, gt=0, description="Also stop after this many minutes.")
     sampler: SamplerName = Field(SamplerName.NSGA2, description="nsga2 (multi-objective), tpe or random.")
     population: int = Field(16, ge=2, description="NSGA-II's population size.")

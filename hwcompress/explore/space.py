@@ -84,6 +84,18 @@ def width_keys(model: ModelConfig) -> list[str]:
     return [ALL] if model.hidden_widths or model.conv_channels else []
 
 
+def space_size(flow: FlowConfig, space: ExploreConfig) -> int:
+    """How many distinct designs ``space`` holds for ``flow``'s network."""
+    layers = len(flow.model.layer_names)
+    return (
+        len(set(space.weight_bits)) ** layers
+        * len(set(space.act_bits)) ** max(0, layers - 1)
+        * len(set(space.widths)) ** len(width_keys(flow.model))
+        * max(1, len(set(space.crop)))
+        * max(1, len(set(space.fps)))
+    )
+
+
 def suggest_design(trial: Suggests, flow: FlowConfig, space: ExploreConfig) -> Design:
     """A design drawn from ``space`` by ``trial`` (parameters ``w.<layer>``, ``a.<layer>``, ``width.<layer>``,
     ``crop`` and ``fps``)."""

@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 
 from hwcompress.config import ExploreConfig, SamplerName
 from hwcompress.errors import ConfigError, HwcompressError
+from hwcompress.explore.front import SAME_AS_ATTR
 from hwcompress.explore.objectives import DIRECTIONS
 
 #: A worker of a shared (RDB) study beats this often; a trial silent for GRACE_S is failed and retried.
@@ -25,6 +26,9 @@ HEARTBEAT_S = 10
 GRACE_S = 60
 RETRIES = 3
 OPEN_ATTEMPTS = 4
+#: A sampler that has converged redraws designs it knows; the search stops after this many times
+#: ``explore.trials`` finished trials even when fewer distinct designs were found.
+REDRAWS_ALLOWED = 5
 
 
 def open_storage(url: str | None, journal: Path) -> optuna.storages.BaseStorage:
@@ -106,5 +110,25 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
 
 
 def finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """The study's completed trials."""
-    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    """The study's completed trials, each design once: not the trials in which the sampler drew a finished
+    design again (they only hand the sampler that design's results)."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return [trial for trial in complete if SAME_AS_ATTR not in trial.user_attrs]
+
+
+class DesignBudget:
+    """Stops a worker's search once the study has finished ``designs`` distinct designs, or every design of a
+    space that holds fewer, or ``REDRAWS_ALLOWED`` times ``designs`` trials in all (an Optuna callback)."""
+
+    def __init__(self, designs: int, space_size: int) -> None:
+        self.designs = min(designs, space_size)
+        self.trials = REDRAWS_ALLOWED * designs
+
+    def reached(self, study: optuna.Study) -> bool:
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        distinct = sum(SAME_AS_ATTR not in trial.user_attrs for trial in complete)
+        return distinct >= self.designs or len(complete) >= self.trials
+
+    def __call__(self, study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
+        if self.reached(study):
+            study.stop()

@@ -50,7 +50,9 @@ def write_results(flow: FlowConfig, study) -> Exploration:
 
     directory = explore_dir(flow)
     rows = sorted((row_of(trial) for trial in finished(study)), key=lambda row: row.number)
-    front = [row_of(trial) for trial in study.best_trials] if any(r.feasible and r.trained for r in rows) else []
+    designs = {row.number for row in rows}  # a redrawn design has the same values as its first trial: drop it
+    best = study.best_trials if any(row.feasible and row.trained for row in rows) else []
+    front = [row_of(trial) for trial in best if trial.number in designs]
     write_text(directory / TRIALS_CSV, to_csv(rows))
     write_text(directory / FRONT_CSV, to_csv(sorted(front, key=lambda row: row.lut)))
     flows = {row.number: _write_flow(flow, row, directory / FLOWS) for row in front}

@@ -40,7 +40,7 @@ from hwcompress.explore.front import (
 )
 from hwcompress.explore.inherit import PaddedTeacher, inherit
 from hwcompress.explore.objectives import Limits, accuracy_violation, hardware_violations, objective_values
-from hwcompress.explore.space import design_flow, suggest_design
+from hwcompress.explore.space import design_flow, space_size, suggest_design
 from hwcompress.fileio import sha256_json, write_json
 from hwcompress.hw.estimate import Estimate
 from hwcompress.models import build_model
@@ -205,19 +205,17 @@ def run_worker(
     stop_at: float | None,
     on_trial: Callable | None = None,
 ) -> None:
-    """Run trials of the shared study until it holds ``explore.trials`` finished ones or ``stop_at`` passes."""
-    from optuna.study import MaxTrialsCallback
-    from optuna.trial import TrialState
-
-    from hwcompress.explore.study import finished, load_study, open_storage
+    """Run trials of the shared study until it holds ``explore.trials`` distinct finished designs (see
+    ``DesignBudget``) or ``stop_at`` passes."""
+    from hwcompress.explore.study import DesignBudget, load_study, open_storage
 
     study = load_study(open_storage(storage_url, explore_dir(flow) / JOURNAL), study_name(flow), flow.explore)
-    if len(finished(study)) >= flow.explore.trials:
+    budget = DesignBudget(flow.explore.trials, space_size(flow, flow.explore))
+    if budget.reached(study):
         return
-    callbacks = [MaxTrialsCallback(flow.explore.trials, states=(TrialState.COMPLETE,))]
     timeout = None if stop_at is None else max(0.0, stop_at - time.time())
     study.optimize(
-        TrialObjective(flow, env, threads), timeout=timeout, callbacks=callbacks + ([on_trial] if on_trial else [])
+        TrialObjective(flow, env, threads), timeout=timeout, callbacks=[budget] + ([on_trial] if on_trial else [])
     )
 
 
@@ -302,9 +300,10 @@ def explore_study(
         threads = max(1, (os.cpu_count() or 1) // workers)
 
         shown: list[ExploreProgress] = []
+        total = min(space.trials, space_size(flow, space))
 
         def report(study, _trial=None) -> None:
-            state = progress_of(study, space.trials)
+            state = progress_of(study, total)
             if not shown or state != shown[-1]:
                 progress("explore", min(state.done, state.total), state.total, state.detail())
                 shown.append(state)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import optuna
 import pytest
 
 from hwcompress.config import ExploreConfig, parse_flow
 from hwcompress.errors import ConfigError
-from hwcompress.explore.space import ALL, Design, check_space, design_flow, suggest_design
+from hwcompress.explore.space import ALL, Design, check_space, design_flow, space_size, suggest_design
 from hwcompress.models import layer_plan
 
 
@@ -44,3 +46,16 @@ def test_a_convolutional_network_narrows_all_at_once_and_cannot_crop(tiny_flow):
 def _first_choices(flow) -> dict:
     layers = flow.model.layer_names
     return {f"w.{n}": 1 for n in layers} | {f"a.{n}": 1 for n in layers[:-1]} | {"crop": 0, "fps": flow.target.fps}
+
+
+def test_the_space_size_counts_every_distinct_design(tiny_flow):
+    flow = _flow(tiny_flow)  # weight bits for fc0, fc1 and out; activation bits and widths for fc0 and fc1
+    space = ExploreConfig(weight_bits=[1, 2], act_bits=[1, 2, 2], widths=[0.5, 1.0], crop=[6, 8])
+    names = ["w.fc0", "w.fc1", "w.out", "a.fc0", "a.fc1", "width.fc0", "width.fc1", "crop"]
+    choices = [space.weight_bits] * 3 + [space.act_bits] * 2 + [space.widths] * 2 + [space.crop]
+    designs = {
+        tuple(suggest_design(optuna.trial.FixedTrial(dict(zip(names, values, strict=True)) | {"fps": flow.target.fps}),
+                             flow, space).params().items())
+        for values in itertools.product(*choices)
+    }  # fmt: skip
+    assert space_size(flow, space) == len(designs) == 2**3 * 2**2 * 2**2 * 2
