@@ -92,6 +92,22 @@ def front_markdown(front: list[TrialRow], flows: dict[int, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fronts_by_fps(rows: list[TrialRow]) -> dict[float, list[TrialRow]]:
+    """For each target fps of ``rows``, its feasible, trained designs that no other at that target beats on
+    validation accuracy, LUT and BRAM18 together (sorted by LUT)."""
+    fronts = {}
+    for fps in sorted({row.design.fps for row in rows}):
+        rivals = [row for row in rows if row.design.fps == fps and row.feasible and row.trained]
+        fronts[fps] = sorted((row for row in rivals if not any(_dominates(o, row) for o in rivals)),
+                             key=lambda row: row.lut)  # fmt: skip
+    return fronts
+
+
+def _dominates(a: TrialRow, b: TrialRow) -> bool:
+    at_least = a.val_accuracy >= b.val_accuracy and a.lut <= b.lut and a.bram18 <= b.bram18
+    return at_least and (a.val_accuracy, a.lut, a.bram18) != (b.val_accuracy, b.lut, b.bram18)
+
+
 def smallest(rows: list[TrialRow]) -> TrialRow | None:
     """The design with the fewest LUT (then BRAM18) of ``rows``."""
     return min(rows, key=lambda r: (r.lut, r.bram18), default=None)

@@ -14,9 +14,11 @@ from matplotlib.colors import LogNorm
 from hwcompress.explore.front import TrialRow
 
 
-def plot_front(rows: list[TrialRow], front: list[TrialRow], path: Path, title: str) -> None:
+def plot_front(rows: list[TrialRow], front: list[TrialRow], path: Path, title: str,
+               by_fps: dict[float, list[TrialRow]] | None = None) -> None:  # fmt: skip
     """Validation accuracy against estimated LUT for every trained design, fps as colour; the front joined by a
-    line and ringed; designs that break a constraint in grey."""
+    line and ringed; each target fps's own front (``by_fps``) dashed in its colour; designs that break a
+    constraint in grey."""
     trained = [row for row in rows if row.trained]
     feasible = [row for row in trained if row.feasible]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
@@ -29,6 +31,9 @@ def plot_front(rows: list[TrialRow], front: list[TrialRow], path: Path, title: s
         points = ax.scatter([r.lut for r in feasible], [r.val_accuracy for r in feasible], c=fps, cmap="viridis",
                             norm=norm, s=22, label="feasible")  # fmt: skip
         fig.colorbar(points, ax=ax, label="fps (estimate)")
+        for fps, rows_at in (by_fps or {}).items():
+            ax.plot([r.lut for r in rows_at], [r.val_accuracy for r in rows_at], "--", lw=1, zorder=1,
+                    color=points.cmap(points.norm(fps)), label=f"front at {fps:,.0f} fps")  # fmt: skip
     if front:
         line = sorted(front, key=lambda r: r.lut)
         ax.plot([r.lut for r in line], [r.val_accuracy for r in line], "-", color="crimson", lw=1, zorder=1)

@@ -10,7 +10,7 @@ import yaml
 
 from hwcompress.config import FlowConfig
 from hwcompress.errors import HwcompressError
-from hwcompress.explore.front import TrialRow, front_markdown, row_of, smallest, to_csv
+from hwcompress.explore.front import TrialRow, front_markdown, fronts_by_fps, row_of, smallest, to_csv
 from hwcompress.explore.plots import plot_bits, plot_front
 from hwcompress.explore.space import design_flow
 from hwcompress.fileio import write_text
@@ -40,7 +40,8 @@ class Exploration:
 
 
 def write_results(flow: FlowConfig, study) -> Exploration:
-    """Write the trials, the front, its plots and flows; the front is Optuna's (feasible, non-dominated).
+    """Write the trials, the front, its plots and flows; the front is Optuna's (feasible, non-dominated), and
+    with several target fps, each target's own front too.
 
     Raises:
         HwcompressError: no finished design meets the constraints (everything else is written first); the
@@ -50,17 +51,19 @@ def write_results(flow: FlowConfig, study) -> Exploration:
 
     directory = explore_dir(flow)
     rows = sorted((row_of(trial) for trial in finished(study)), key=lambda row: row.number)
-    designs = {row.number for row in rows}  # a redrawn design has the same values as its first trial: drop it
+    distinct = {row.number for row in rows}  # a redrawn design has the same values as its first trial: drop it
     best = study.best_trials if any(row.feasible and row.trained for row in rows) else []
-    front = [row_of(trial) for trial in best if trial.number in designs]
+    front = [row_of(trial) for trial in best if trial.number in distinct]
+    by_fps = fronts_by_fps(rows) if len(flow.explore.fps) > 1 else {}
     write_text(directory / TRIALS_CSV, to_csv(rows))
     write_text(directory / FRONT_CSV, to_csv(sorted(front, key=lambda row: row.lut)))
-    flows = {row.number: _write_flow(flow, row, directory / FLOWS) for row in front}
+    runnable = {row.number: row for row in [*front, *(row for rows_at in by_fps.values() for row in rows_at)]}
+    flows = {number: _write_flow(flow, row, directory / FLOWS) for number, row in runnable.items()}
     title = f"{flow.name} on {flow.board}: {len(rows)} designs"
-    plot_front(rows, front, directory / FRONT_PNG, title)
+    plot_front(rows, front, directory / FRONT_PNG, title, by_fps)
     plot_bits(front, directory / BITS_PNG, f"{flow.name}: the front's bits per layer")
     relative = {number: str(path.relative_to(directory)) for number, path in flows.items()}
-    write_text(directory / REPORT_MD, _report(flow, rows, front, relative))
+    write_text(directory / REPORT_MD, _report(flow, rows, front, by_fps, relative))
     if not front:
         raise HwcompressError(_nothing_fits(flow, rows))
     return Exploration(directory, rows, front, flows)
@@ -94,7 +97,8 @@ def _flow_dict(flow: FlowConfig) -> dict:
     return {key: data[key] for key in order if key in data} | {k: v for k, v in data.items() if k not in order}
 
 
-def _report(flow: FlowConfig, rows: list[TrialRow], front: list[TrialRow], flows: dict[int, str]) -> str:
+def _report(flow: FlowConfig, rows: list[TrialRow], front: list[TrialRow], by_fps: dict[float, list[TrialRow]],
+            flows: dict[int, str]) -> str:  # fmt: skip
     space = flow.explore
     trained = sum(row.trained for row in rows)
     feasible = sum(row.feasible and row.trained for row in rows)
@@ -111,6 +115,7 @@ def _report(flow: FlowConfig, rows: list[TrialRow], front: list[TrialRow], flows
         "## Pareto front",
         "",
         front_markdown(front, flows) if front else "No design met the constraints.\n",
+        *_fronts_by_fps_markdown(by_fps, flows),
         f"![accuracy against LUT]({FRONT_PNG})",
         "",
         f"![bits per layer]({BITS_PNG})",
@@ -119,6 +124,15 @@ def _report(flow: FlowConfig, rows: list[TrialRow], front: list[TrialRow], flows
         "",
     ]
     return "\n".join(lines)
+
+
+def _fronts_by_fps_markdown(by_fps: dict[float, list[TrialRow]], flows: dict[int, str]) -> list[str]:
+    """One front per target fps (accuracy against LUT and BRAM18 among the designs folded for it)."""
+    lines = ["## The front at each target fps", ""] if by_fps else []
+    for fps, rows in by_fps.items():
+        lines += [f"### {fps:,.0f} fps", ""]
+        lines += [front_markdown(rows, flows) if rows else "No design folded for this target met the constraints.\n"]
+    return lines
 
 
 def _nothing_fits(flow: FlowConfig, rows: list[TrialRow]) -> str:
