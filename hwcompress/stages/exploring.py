@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from hwcompress.boards import get_board
+from hwcompress.compile.toolchain import toolchain
 from hwcompress.config import FlowConfig
 from hwcompress.data import Splits, load_splits
 from hwcompress.errors import HwcompressError
@@ -133,6 +134,7 @@ class TrialObjective:
                 self.classes,
                 self.board.name,
                 child.target.model_dump(mode="json", include={"fps", "clock_mhz"}),
+                toolchain(),
             ]
         )
         cached = self.directory / ESTIMATES / f"{key[:24]}.json"

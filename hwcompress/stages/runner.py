@@ -45,6 +45,12 @@ class Stage:
     name: str
     run: Callable[[StageContext], StageOutput]
     description: str = ""
+    #: What the stage's results depend on besides the flow and earlier stages (a compiler's version); a change
+    #: makes the stage run again.
+    toolchain: Callable[[], dict[str, str]] | None = None
+
+    def tools(self) -> dict[str, str]:
+        return self.toolchain() if self.toolchain else {}
 
     @property
     def dirname(self) -> str:
@@ -95,7 +101,7 @@ def run_stages(
         building = building_dir_of(flow) / stage.dirname
         restore_directory(final, previous)
         old = Manifest.read(final)
-        why = "forced" if stage.name in force else staleness(old, flow, final)
+        why = "forced" if stage.name in force else staleness(old, flow, final, stage.tools())
         if why is None:
             shutil.rmtree(building, ignore_errors=True)  # an abandoned attempt at what is now current
             results.append(StageResult(stage.name, False, old.seconds, old.summary))
@@ -121,6 +127,7 @@ def run_stages(
             hwcompress=__version__,
             config=reads.values(),
             config_hash=reads.digest(),
+            toolchain=stage.tools(),
             inputs=ctx.inputs,
             outputs={artifact.name: sha256_file(ctx.output(artifact)) for artifact in output.artifacts},
             started=started.isoformat(timespec="seconds"),
@@ -138,10 +145,15 @@ def run_stages(
     return results
 
 
-def staleness(manifest: Manifest | None, flow: FlowConfig, stage_dir: Path) -> str | None:
-    """Why the stage in ``stage_dir`` (with ``manifest``) must run again for ``flow``; None when it is current."""
+def staleness(manifest: Manifest | None, flow: FlowConfig, stage_dir: Path, tools: dict[str, str]) -> str | None:
+    """Why the stage in ``stage_dir`` (with ``manifest``) must run again for ``flow`` and ``tools`` (its
+    toolchain now); None when it is current."""
     if manifest is None:
         return "no manifest from this version of hwcompress" if stage_dir.exists() else "not run yet"
+    if manifest.toolchain != tools:
+        changed = [change for key in sorted(set(tools) | set(manifest.toolchain))
+                   for change in _differences(key, manifest.toolchain.get(key), tools.get(key))]  # fmt: skip
+        return f"the toolchain changed ({', '.join(changed)})"
     try:
         now = values_at(flow, list(manifest.config))
     except AttributeError:
