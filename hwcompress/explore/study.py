@@ -112,8 +112,15 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
 def finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """The study's completed trials, each design once: not the trials in which the sampler drew a finished
     design again (they only hand the sampler that design's results)."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return [trial for trial in complete if SAME_AS_ATTR not in trial.user_attrs]
+    return [trial for trial in _complete(study) if _first_of_design(trial)]
+
+
+def _complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def _first_of_design(trial: optuna.trial.FrozenTrial) -> bool:
+    return SAME_AS_ATTR not in trial.user_attrs
 
 
 class DesignBudget:
@@ -125,9 +132,8 @@ class DesignBudget:
         self.trials = REDRAWS_ALLOWED * designs
 
     def reached(self, study: optuna.Study) -> bool:
-        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        distinct = sum(SAME_AS_ATTR not in trial.user_attrs for trial in complete)
-        return distinct >= self.designs or len(complete) >= self.trials
+        complete = _complete(study)
+        return sum(map(_first_of_design, complete)) >= self.designs or len(complete) >= self.trials
 
     def __call__(self, study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
         if self.reached(study):
