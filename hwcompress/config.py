@@ -525,6 +525,13 @@ class CompileConfig(StrictModel):
     )
     folding_config: Path | None = Field(None, description="A FINN folding JSON; default: folded for target.fps.")
     finn_verify_samples: int = Field(5, ge=0, description="Golden samples for FINN's own verify steps (0: none).")
+    mvau_wwidth_max: int = Field(
+        36,
+        ge=1,
+        le=8191,
+        description="FINN's widest weight stream per PE (bits): SIMD x weight bits. Raise it to fold multi-bit "
+        "convolutions for high fps.",
+    )
 
 
 class VerifyConfig(StrictModel):

@@ -104,6 +104,7 @@ def run_finn(
         board=board.finn_board,
         shell_flow_type=bc.ShellFlowType(board.shell_flow.value),
         folding_config_file=str(options.folding_config) if options.folding_config else None,
+        mvau_wwidth_max=options.mvau_wwidth_max,
         generate_outputs=outputs,
         steps=plan.steps,
         save_intermediate_models=True,

@@ -60,6 +60,8 @@ ESTIMATES = "estimates"
 LOCK = ".lock"
 WORKER_ATTR = "worker"
 HEADLINE = ("lut", "bram18", "dsp", "fps", "latency_us")
+#: Compile settings an estimate does not depend on (it builds no bitfile and runs no FINN verify step).
+ESTIMATE_IGNORES = {"bitfile", "finn_verify_samples"}
 
 
 def explore_dir(flow: FlowConfig) -> Path:
@@ -72,8 +74,8 @@ def study_name(flow: FlowConfig) -> str:
     space = flow.explore.model_dump(mode="json", exclude={"trials", "timeout_minutes", "finalize"})
     decides = flow.model_dump(
         mode="json",
-        include={"data", "model", "quant", "train", "board", "target"},
-        exclude={"data": {"path", "download"}, "train": {"threads", "device"}},
+        include={"data", "model", "quant", "train", "board", "target", "compile"},
+        exclude={"data": {"path", "download"}, "train": {"threads", "device"}, "compile": ESTIMATE_IGNORES},
     )
     return f"{flow.name}-{sha256_json([space, decides])[:10]}"
 
@@ -134,6 +136,7 @@ class TrialObjective:
                 self.classes,
                 self.board.name,
                 child.target.model_dump(mode="json", include={"fps", "clock_mhz"}),
+                child.compile.model_dump(mode="json", exclude=ESTIMATE_IGNORES),
                 toolchain(),
             ]
         )

@@ -109,3 +109,23 @@ def test_a_factorized_convolution_and_linear_layer_compile_and_verify_bit_exactl
     compiled = compile_network(split, (1, 28, 28))
     assert _kinds(compiled).count("MVAU") == 6, "two per factorized layer, conv0 and the classifier"
     _assert_bit_exact(split, images[:16], compiled)
+
+
+def test_a_wider_weight_stream_lets_finn_fold_a_multi_bit_convolution_for_more_fps(tmp_path):
+    import torch
+
+    from hwcompress.boards import get_board
+    from hwcompress.config import CompileConfig, TargetConfig
+    from hwcompress.models import build_model
+    from hwcompress.stages.estimating import estimate_module
+    from hwcompress.tools import Toolchain
+
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(arch="lenet5", width=0.25), QuantConfig(weight_bits=4, act_bits=4), (1, 28, 28), 10)
+    target = TargetConfig(fps=100_000)
+    fps = {}
+    for wwidth in (36, 400):
+        compiled = estimate_module(net, (1, 28, 28), tmp_path / str(wwidth), get_board("pynq-z2"), target,
+                                   CompileConfig(mvau_wwidth_max=wwidth), Toolchain())  # fmt: skip
+        fps[wwidth] = compiled.estimate.fps
+    assert fps[36] < 50_000 and fps[400] >= 100_000  # FINN's default width caps 4-bit SIMD at 9
