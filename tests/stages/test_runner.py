@@ -165,6 +165,18 @@ def test_a_failed_compile_leaves_the_previous_run_directory_byte_identical(flow_
     assert not building.exists()
 
 
+def test_a_compile_short_of_the_target_fps_says_which_layer_limits_it_and_what_helps(flow_in):
+    flow = flow_in(model={"hidden": [256]}, train={"epochs": 1}, target={"fps": 1_000_000},
+                   compile={"mvau_wwidth_max": 2})  # fmt: skip
+    logged = []
+    results = run(flow, "train", "prune", "export", "compile", log=logged.append)
+    fps = results[-1].summary["estimate.fps"]
+    assert fps < 1_000_000
+    line = next(line for line in logged if "short of target.fps" in line)
+    assert line.startswith(f"compile: FINN folded for {fps:,.0f} fps, short of target.fps 1,000,000 (estimate): MVAU")
+    assert "SIMD 1) limits it; raise compile.mvau_wwidth_max (2 bits now) so its SIMD can grow" in line
+
+
 def test_an_interrupted_replacement_is_undone(flow_in, tmp_path):
     """A kill between the two renames of a replacement leaves the old outputs parked; the next run restores them."""
     flow = flow_in()
