@@ -5,20 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
-from matplotlib.colors import LogNorm
+from matplotlib.colors import ListedColormap, LogNorm
 
 from hwcompress.explore.front import TrialRow
+
+#: viridis without its palest yellow, which is hard to see on white
+FPS_COLOURS = ListedColormap(plt.get_cmap("viridis")(np.linspace(0.0, 0.85, 256)))
 
 
 def plot_front(rows: list[TrialRow], front: list[TrialRow], path: Path, title: str,
                by_fps: dict[float, list[TrialRow]] | None = None) -> None:  # fmt: skip
-    """Validation accuracy against estimated LUT for every trained design, fps as colour; the front joined by a
-    line and ringed; each target fps's own front (``by_fps``) dashed in its colour; designs that break a
-    constraint in grey."""
+    """Validation accuracy against estimated LUT for every trained design, fps as colour, designs that break a
+    constraint in grey; the front ringed and joined by a line, or with several target fps (``by_fps``), each
+    target's own front joined in its colour instead."""
     trained = [row for row in rows if row.trained]
     feasible = [row for row in trained if row.feasible]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
@@ -28,15 +32,16 @@ def plot_front(rows: list[TrialRow], front: list[TrialRow], path: Path, title: s
     if feasible:
         fps = [r.fps for r in feasible]
         norm = LogNorm(min(fps), max(fps)) if min(fps) < max(fps) else None
-        points = ax.scatter([r.lut for r in feasible], [r.val_accuracy for r in feasible], c=fps, cmap="viridis",
+        points = ax.scatter([r.lut for r in feasible], [r.val_accuracy for r in feasible], c=fps, cmap=FPS_COLOURS,
                             norm=norm, s=22, label="feasible")  # fmt: skip
         fig.colorbar(points, ax=ax, label="fps (estimate)")
         for fps, rows_at in (by_fps or {}).items():
-            ax.plot([r.lut for r in rows_at], [r.val_accuracy for r in rows_at], "--", lw=1, zorder=1,
+            ax.plot([r.lut for r in rows_at], [r.val_accuracy for r in rows_at], "-", lw=1.2, zorder=1,
                     color=points.cmap(points.norm(fps)), label=f"front at {fps:,.0f} fps")  # fmt: skip
     if front:
         line = sorted(front, key=lambda r: r.lut)
-        ax.plot([r.lut for r in line], [r.val_accuracy for r in line], "-", color="crimson", lw=1, zorder=1)
+        if not by_fps:  # across targets a line would join designs that do not compete
+            ax.plot([r.lut for r in line], [r.val_accuracy for r in line], "-", color="crimson", lw=1, zorder=1)
         ax.scatter([r.lut for r in line], [r.val_accuracy for r in line], s=70, facecolors="none",
                    edgecolors="crimson", lw=1.5, label="Pareto front")  # fmt: skip
     ax.set_xlabel("LUT (FINN estimate)")
