@@ -79,7 +79,9 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one(
 def test_ctrl_c_stops_with_one_line_and_keeps_the_checkpoint(tmp_path, write_flow, cli_env, tiny_flow, hwcompress_exe):
     flow_path = write_flow(tiny_flow(train={"epochs": 200}))
     args = [str(hwcompress_exe), "train", str(flow_path), "--runs-dir", str(tmp_path / "runs")]
-    proc = subprocess.Popen(args, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A suite started as a background job inherits an ignored SIGINT, which Python keeps ignoring: undo that here.
+    proc = subprocess.Popen(args, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     checkpoint = tmp_path / "runs" / ".incomplete" / "tiny" / "01-train" / "checkpoint.pt"
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and time.monotonic() < deadline and proc.poll() is None:
