@@ -151,9 +151,7 @@ def staleness(manifest: Manifest | None, flow: FlowConfig, stage_dir: Path, tool
     if manifest is None:
         return "no manifest from this version of hwcompress" if stage_dir.exists() else "not run yet"
     if manifest.toolchain != tools:
-        changed = [change for key in sorted(set(tools) | set(manifest.toolchain))
-                   for change in _differences(key, manifest.toolchain.get(key), tools.get(key))]  # fmt: skip
-        return f"the toolchain changed ({', '.join(changed)})"
+        return f"the toolchain changed ({', '.join(_differences('', manifest.toolchain, tools))})"
     try:
         now = values_at(flow, list(manifest.config))
     except AttributeError:
