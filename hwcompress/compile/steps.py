@@ -1,9 +1,9 @@
 """Which FINN build steps run: the estimate flow here, the full flow where Vivado exists. The choice lives here.
 
-FINN's ``step_qonnx_to_finn`` and ``step_streamline`` are wrapped to round the input quantizer half to
-even (``finn_compat.ExactInputRounding``), ``step_convert_to_hw`` is replaced by ``step_hwc_convert_to_hw`` (it
-fixes FINN's XNOR-popcount layers), and steps of our own join FINN's: ``step_hwc_streamline_joins`` (FINN
-workarounds, see ``finn_compat``) and ``step_hwc_host_tail``, which
+FINN's ``step_qonnx_to_finn`` and ``step_streamline`` are wrapped to put every MultiThreshold at the exact
+boundaries of the quantizer it replaces (``finn_compat.ExactThresholds``), ``step_convert_to_hw`` is replaced by
+``step_hwc_convert_to_hw`` (it fixes FINN's XNOR-popcount layers), and steps of our own join FINN's:
+``step_hwc_streamline_joins`` (FINN workarounds, see ``finn_compat``) and ``step_hwc_host_tail``, which
 runs after streamlining: it moves the float element-wise ops that end the graph (the scalar Mul/Add of the
 logits' normalization) off the accelerator. FINN would otherwise map them to float ElementwiseMul/Add layers;
 on the host they cost nothing and leave the accelerator's output the integer accumulator of the last layer,
@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from hwcompress.compile.finn_compat import (
-    ExactInputRounding,
+    ExactThresholds,
     step_hwc_convert_to_hw,
-    step_hwc_streamline_joins,
 )
 from hwcompress.config import BitfileMode
 from hwcompress.errors import HwcompressError
@@ -52,12 +51,13 @@ def plan_steps(mode: BitfileMode, tools: Toolchain) -> StepPlan:
         )
     full = mode is not BitfileMode.NEVER and tools.can_build_bitfile
     names = default_build_dataflow_steps if full else estimate_only_dataflow_steps
-    wrapped = ExactInputRounding().steps()
+    exact = ExactThresholds()
+    wrapped = exact.steps()
     steps: list = []
     for name in names:
         steps.append(step_hwc_convert_to_hw if name == "step_convert_to_hw" else wrapped.get(name, name))
         if name == "step_streamline":
-            steps += [step_hwc_streamline_joins, step_hwc_host_tail]
+            steps += [exact.joins(), step_hwc_host_tail]
 
     return StepPlan(steps=steps, bitfile=full)
 

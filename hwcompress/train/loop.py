@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -82,16 +81,6 @@ def predict(model: nn.Module, images: np.ndarray, batch_size: int = EVAL_BATCH) 
         )
     finally:
         model.train(was_training)
-
-
-def predict_exact(model: nn.Module, images: np.ndarray) -> torch.Tensor:
-    """Logits of a float64 copy of ``model``: the reference verification compares the accelerator with.
-
-    The accelerator computes in integers; with scales that are not powers of two (3-bit activations step by
-    1/3) float32 rounding in the convolutions and batch norms can tip a value across a quantization boundary
-    that exact arithmetic does not cross, and the float32 network then disagrees with the hardware it describes.
-    """
-    return predict(copy.deepcopy(model).double(), images)
 
 
 def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:

@@ -1,7 +1,7 @@
 """A float-input Brevitas network whose input quantizer meets values exactly halfway between two levels.
 
 Brevitas (and the QONNX Quant node) round half to even; FINN's MultiThreshold tests ``x >= t`` and so
-rounds halves up. ``finn_compat.ExactInputRounding`` moves the thresholds to the exact boundaries.
+rounds halves up. ``finn_compat.ExactThresholds`` moves the thresholds to the exact boundaries.
 """
 
 import numpy as np
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import hwcompress
-from hwcompress.compile.finn_compat import ExactInputRounding
+from hwcompress.compile.finn_compat import ExactThresholds
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,6 @@ def test_inputs_on_rounding_ties_verify_bit_exactly(tfc_on_ties, tmp_path):
 
 
 def test_without_the_fix_finn_rounds_ties_up_and_verification_catches_it(tfc_on_ties, tmp_path, monkeypatch):
-    monkeypatch.setattr(ExactInputRounding, "steps", lambda self: {})
+    monkeypatch.setattr(ExactThresholds, "steps", lambda self: {})
     with pytest.raises(hwcompress.VerificationError, match="differ from the model's on 30 inputs of 30"):
         compile_on_ties(*tfc_on_ties, tmp_path / "unfixed")
