@@ -19,7 +19,7 @@ from hwcompress.version import __version__
 
 SCHEMA_VERSION = 2
 ESTIMATE = "estimate (FINN)"
-SIMULATED = "simulated (executed here, bit-exact)"
+SIMULATED = "simulated (executed here)"
 MEASURED = "measured (on the board)"
 SIMULATED_BOARD = (
     "simulated-board (the board-side driver against a simulated board: proves the deployment path and the "
@@ -73,7 +73,7 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
         },
         "export": {"kind": SIMULATED, **parts.export.to_json()} if parts.export else None,
         "verify": {
-            "kind": SIMULATED,
+            "kind": verification_kind(verify),
             "samples": verify.samples,
             "mismatches": verify.mismatches,
             "bit_exact": verify.mismatches == 0,
@@ -122,6 +122,13 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
         "measured": _measured_section(parts.measured, e.fps),
     }
     return report
+
+
+def verification_kind(verify: Verification) -> str:
+    """What the verification showed: bit-exact only when no input differed."""
+    if verify.mismatches == 0:
+        return f"simulated (executed here, bit-exact on {verify.samples:,} inputs)"
+    return f"simulated (executed here; NOT bit-exact: {verify.mismatches:,} of {verify.samples:,} inputs differ)"
 
 
 def _prune_section(prune: PruneSummary | None) -> dict[str, Any] | None:

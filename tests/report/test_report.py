@@ -72,7 +72,9 @@ def test_a_report_labels_every_number_and_shows_stored_size_apart_from_the_accel
             sparsify=sparse,
         )
     )
-    assert report["estimate"]["kind"].startswith("estimate") and report["verify"]["kind"].startswith("simulated")
+    assert report["estimate"]["kind"].startswith("estimate")
+    assert report["verify"]["kind"] == "simulated (executed here; NOT bit-exact: 1 of 359 inputs differ)"
+    assert "bit-exact" not in report["kinds"]["simulated"], "the label claims only where the numbers come from"
     assert report["sparsify"]["kind"].startswith("stored-model size")
     assert report["sparsify"]["bits"] == {"dense_float32": 32_640, "dense_integer": 2_640, "compressed": 1_640}
     assert report["sparsify"]["ratio_vs_float32"] == pytest.approx(32_640 / 1_640)
