@@ -12,7 +12,7 @@ import numpy as np
 
 from hwcompress.boards import Board, clock_mhz
 from hwcompress.compile.finn_compat import prepare_finn
-from hwcompress.compile.steps import HOST_TAIL_FILE, plan_steps
+from hwcompress.compile.steps import HOST_TAIL_FILE, host_nodes_refusal, plan_steps
 from hwcompress.config import CompileConfig, TargetConfig
 from hwcompress.errors import HwcompressError
 from hwcompress.progress import Progress, no_progress
@@ -112,13 +112,25 @@ def run_finn(
     )
     log = _StepTap(progress)
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        status = build.build_dataflow_cfg(str(model_path), cfg)
+        try:
+            status = build.build_dataflow_cfg(str(model_path), cfg)
+        except Exception:  # FINN raises a step's error itself (instead of returning -1) under pytest
+            _raise_refusal(output_dir)
+            raise
     log.finish()
     if status != 0:
+        _raise_refusal(output_dir)
         raise HwcompressError(
             f"FINN failed in {_finn_error(output_dir, log.getvalue())} (log: {output_dir / 'build_dataflow.log'})"
         )
     return FinnBuild(output_dir=output_dir, bitfile=plan.bitfile)
+
+
+def _raise_refusal(output_dir: Path) -> None:
+    """Raise the host-nodes step's one line when it is what stopped the build."""
+    problem = host_nodes_refusal(output_dir)
+    if problem:
+        raise HwcompressError(problem)
 
 
 class _StepTap(io.StringIO):

@@ -234,10 +234,8 @@ def anchor_hidden_thresholds(model, source):
         threshold_node = consumers[0]
         thresholds = model.get_initializer(threshold_node.input[1])
         accumulator = model.get_tensor_datatype(node.output[0])
-        found = next(
-            ((i, sign) for i in range(position, len(chains)) if (sign := _weight_signs(weights, chains[i])) is not None),
-            None,
-        )
+        signs = ((i, _weight_signs(weights, chains[i])) for i in range(position, len(chains)))
+        found = next(((i, sign) for i, sign in signs if sign is not None), None)
         if thresholds is None or not accumulator.is_integer() or found is None:
             continue
         index, sign = found

@@ -225,4 +225,10 @@ def _round_half_up(x: np.ndarray) -> np.ndarray:
     return np.floor(x + 0.5)
 
 
-_ROUNDING = {"ROUND": np.round, "FLOOR": np.floor, "CEIL": np.ceil, "ROUND_TO_ZERO": np.trunc, "HALF_UP": _round_half_up}
+_ROUNDING = {
+    "ROUND": np.round,
+    "FLOOR": np.floor,
+    "CEIL": np.ceil,
+    "ROUND_TO_ZERO": np.trunc,
+    "HALF_UP": _round_half_up,
+}

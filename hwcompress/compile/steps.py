@@ -3,11 +3,13 @@
 FINN's ``step_qonnx_to_finn`` and ``step_streamline`` are wrapped to put every MultiThreshold at the exact
 boundaries of the quantizer it replaces (``finn_compat.ExactThresholds``), ``step_convert_to_hw`` is replaced by
 ``step_hwc_convert_to_hw`` (it fixes FINN's XNOR-popcount layers), and steps of our own join FINN's:
-``step_hwc_streamline_joins`` (FINN workarounds, see ``finn_compat``) and ``step_hwc_host_tail``, which
-runs after streamlining: it moves the float element-wise ops that end the graph (the scalar Mul/Add of the
-logits' normalization) off the accelerator. FINN would otherwise map them to float ElementwiseMul/Add layers;
-on the host they cost nothing and leave the accelerator's output the integer accumulator of the last layer,
-which verification compares exactly.
+``step_hwc_streamline_joins`` (FINN workarounds, see ``finn_compat``), ``step_hwc_host_tail`` and
+``step_hwc_host_nodes``. The host tail runs after streamlining: it moves the float element-wise ops that end the
+graph (the scalar Mul/Add of the logits' normalization) and the layout changes after them off the accelerator.
+FINN would otherwise map them to float ElementwiseMul/Add layers; on the host they cost nothing and leave the
+accelerator's output the integer accumulator of the last layer, which verification compares exactly. The host
+nodes step runs after the conversion to hardware layers: it stops a build that would leave a node outside the
+accelerator that nobody computes (``host_nodes``), before FINN partitions the graph.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from hwcompress.compile.finn_compat import (
     ExactThresholds,
     step_hwc_convert_to_hw,
 )
+from hwcompress.compile.host_nodes import host_nodes, refusal
 from hwcompress.config import BitfileMode
+from hwcompress.driver import host_tail
 from hwcompress.errors import HwcompressError
 from hwcompress.tools import Toolchain
 
 HOST_TAIL_FILE = "host_tail.json"
-TAIL_OPS = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.divide}
+HOST_NODES_FILE = "host_nodes.json"
+LAYOUT_OPS = ("Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ def plan_steps(mode: BitfileMode, tools: Toolchain) -> StepPlan:
     steps: list = []
     for name in names:
         steps.append(step_hwc_convert_to_hw if name == "step_convert_to_hw" else wrapped.get(name, name))
+        if name == "step_convert_to_hw":
+            steps.append(step_hwc_host_nodes)
         if name == "step_streamline":
             steps += [exact.joins(), step_hwc_host_tail]
 
@@ -63,18 +70,17 @@ def plan_steps(mode: BitfileMode, tools: Toolchain) -> StepPlan:
 
 
 def step_hwc_host_tail(model, cfg):
-    """Cut trailing element-wise ops with constant operands off the graph; record them for the host."""
+    """Cut the element-wise ops with a constant operand and the layout ops that end the graph off it, and record
+    them for the host (``driver.host_tail``)."""
     tail = []
     while True:
         output = model.graph.output[0]
         node = model.find_producer(output.name)
-        if node is None or node.op_type not in TAIL_OPS or len(node.input) != 2:
+        op = None if node is None else _tail_op(model, node)
+        new_output = None if op is None else model.get_tensor_valueinfo(node.input[0])
+        if new_output is None:
             break
-        constant = model.get_initializer(node.input[1])
-        new_output = model.get_tensor_valueinfo(node.input[0])
-        if constant is None or new_output is None or model.get_initializer(node.input[0]) is not None:
-            break
-        tail.insert(0, {"op": node.op_type, "value": constant.astype(np.float32).tolist()})
+        tail.insert(0, op)
         model.graph.node.remove(node)
         model.graph.output.remove(output)
         model.graph.output.append(new_output)
@@ -84,9 +90,38 @@ def step_hwc_host_tail(model, cfg):
     return model
 
 
-def apply_host_tail(values: np.ndarray, tail: list[dict], dtype: type = np.float32) -> np.ndarray:
-    """Apply the recorded host-side ops to the accelerator's outputs (float32, as FINN's graph computes)."""
-    out = values.astype(dtype)
-    for op in tail:
-        out = TAIL_OPS[op["op"]](out, np.asarray(op["value"], dtype=dtype))
-    return out
+def _tail_op(model, node) -> dict | None:
+    """``node`` as a host tail entry; None when the host tail cannot hold it."""
+    if model.get_initializer(node.input[0]) is not None:
+        return None
+    if node.op_type in host_tail.ARITHMETIC and len(node.input) == 2:
+        constant = model.get_initializer(node.input[1])
+        return None if constant is None else {"op": node.op_type, "value": constant.astype(np.float32).tolist()}
+    before, after = model.get_tensor_shape(node.input[0]), model.get_tensor_shape(node.output[0])
+    if node.op_type not in LAYOUT_OPS or before is None or after is None or before[0] != after[0]:
+        return None
+    if node.op_type == "Transpose":
+        perm = next((list(attr.ints) for attr in node.attribute if attr.name == "perm"), None)
+        return {"op": "Transpose", "perm": perm} if perm and perm[0] == 0 else None
+    return {"op": "Reshape", "shape": list(after[1:]), "input_shape": list(before[1:])}
+
+
+def step_hwc_host_nodes(model, cfg):
+    """Before partitioning: record the nodes FINN leaves outside the accelerator (``host_nodes.json``) and stop
+    when one of them would be computed by nobody (``host_nodes.refusal`` says which and what to do)."""
+    nodes = host_nodes(model)
+    problem = refusal(nodes)
+    Path(cfg.output_dir, HOST_NODES_FILE).write_text(
+        json.dumps({"nodes": [node.to_json() for node in nodes], "refusal": problem}, indent=2)
+    )
+    if problem:
+        from finn.util.exception import FINNUserError
+
+        raise FINNUserError(problem)
+    return model
+
+
+def host_nodes_refusal(output_dir: Path) -> str | None:
+    """The refusal ``step_hwc_host_nodes`` recorded in a FINN build directory, if it stopped the build."""
+    path = Path(output_dir, HOST_NODES_FILE)
+    return json.loads(path.read_text())["refusal"] if path.is_file() else None

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from . import host_tail
 from .reference import ReferenceModel
 from .settings import Settings
 
 MANIFEST = "manifest.json"
-#: The host ops that end the graph (the logits' scalar normalization), applied as FINN's graph computes them
-#: (as ``compile/steps.py`` does on the host: the board cannot import it).
-TAIL_OPS = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.divide}
 
 
 class BundleError(RuntimeError):
@@ -65,7 +63,4 @@ class Bundle:
 
     def predictions(self, outputs: np.ndarray) -> np.ndarray:
         """Classes from the accelerator's integer outputs: the host tail in float32, then argmax."""
-        logits = outputs.astype(np.float32)
-        for op in json.loads(self.path("host_tail").read_text()):
-            logits = TAIL_OPS[op["op"]](logits, np.asarray(op["value"], dtype=np.float32))
-        return logits.reshape(len(logits), -1).argmax(axis=1)
+        return host_tail.predictions(outputs, json.loads(self.path("host_tail").read_text()))

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from hwcompress.compile.accelerator import ACCELERATOR_FILE, PARENT_FILE, TAIL_FILE
+from hwcompress.driver.host_tail import predictions
 from hwcompress.errors import HwcompressError
 from hwcompress.progress import Progress, no_progress
-from hwcompress.verify.compare import compare, predictions
+from hwcompress.verify.compare import compare
 from hwcompress.verify.dataflow_exec import Accelerator
 
 #: Samples also run one at a time through FINN's unchanged executor, to guard the batched execution.

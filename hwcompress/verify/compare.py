@@ -1,8 +1,8 @@
 """Exact comparison of the accelerator's integer outputs with a reference model's outputs.
 
-The accelerator ends in integers; the host tail (``compile.steps``) maps them to the model's outputs by an
-element-wise affine map T(y) = c * y + d. The reference outputs L (PyTorch, or QONNX for a foreign model)
-are mapped back with T's inverse in float64 and rounded: an integer reference for every output element.
+The accelerator ends in integers; the host tail (``driver.host_tail``) maps them to the model's outputs by
+element-wise affine ops and layout changes. The reference outputs L (PyTorch, or QONNX for a foreign model) are
+mapped back through the tail's inverse in float64 and rounded: an integer reference for every output element.
 Verification then compares integers, exactly.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwcompress.compile.steps import apply_host_tail
+from hwcompress.driver import host_tail
 
 #: A reference value further than this from an integer after inversion cannot be an integer accumulator.
 MAX_RESIDUAL = 0.25
@@ -29,12 +29,7 @@ class Comparison:
 
 def reference_integers(reference: np.ndarray, tail: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     """Integer accelerator outputs implied by ``reference``, and each element's distance from an integer."""
-    zeros = np.zeros((1, *reference.shape[1:]))
-    offset = apply_host_tail(zeros, tail, np.float64)
-    slope = apply_host_tail(zeros + 1, tail, np.float64) - offset
-    if np.any(slope == 0):
-        raise ValueError("the host tail is not invertible")
-    exact = (reference.astype(np.float64) - offset) / slope
+    exact = host_tail.invert(reference, tail)
     rounded = np.rint(exact)
     return rounded, np.abs(exact - rounded)
 
@@ -55,8 +50,3 @@ def compare(accelerator: np.ndarray, reference: np.ndarray, tail: list[dict]) ->
         first_mismatch=int(bad[0]) if len(bad) else None,
     )
 
-
-def predictions(accelerator: np.ndarray, tail: list[dict]) -> np.ndarray:
-    """Class predictions from the accelerator's outputs: the host tail, then argmax (ties: lowest class)."""
-    logits = apply_host_tail(accelerator, tail)
-    return logits.reshape(len(logits), -1).argmax(axis=1)

@@ -78,14 +78,11 @@ def misplaced_thresholds(model, design) -> tuple[int, int]:
         thresholds = accelerator.get_initializer(node.input[2])
         low = getCustomOp(node).get_nodeattr("ActVal")
         scale = (input_scale * quant_weight.scale).detach()
-
-        def level(acc: np.ndarray) -> np.ndarray:
-            with torch.no_grad():
-                out = act(bn(torch.from_numpy(acc * sign[None, :]) * scale))
-            return torch.round(out.value / out.scale).numpy() - low
-
+        acc = thresholds.T.astype(np.float64) * sign[None, :]
+        with torch.no_grad():
+            at, below = (act(bn(torch.from_numpy(values) * scale)) for values in (acc, acc - sign[None, :]))
+        at, below = (torch.round(out.value / out.scale).numpy() - low for out in (at, below))
         wanted = 1 + np.arange(thresholds.shape[1])[:, None]
-        at, below = level(thresholds.T.astype(np.float64)), level(thresholds.T.astype(np.float64) - 1)
         wrong += int(np.sum((at < wanted) | (below >= wanted)))
         checked += thresholds.size
         input_scale = act(bn(torch.zeros(1, len(sign), dtype=torch.float64))).scale
