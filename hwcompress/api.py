@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hwcompress.boards import get_board
-from hwcompress.config import CompileConfig, DataConfig, FlowConfig, OutputsConfig, TargetConfig, load_flow
+from hwcompress.config import (
+    CompileConfig,
+    DataConfig,
+    FlowConfig,
+    OutputsConfig,
+    TargetConfig,
+    load_flow,
+    split_host,
+)
 from hwcompress.errors import ConfigError, HwcompressError
 from hwcompress.fileio import replace_directory, save_onnx, write_json, write_text
 from hwcompress.progress import Progress, no_progress
@@ -140,6 +148,10 @@ def measure(
     """
     config = load(flow, runs_dir)
     if host:
+        try:
+            split_host(host)
+        except ValueError as err:
+            raise ConfigError(f"--host '{host}': {err}") from None
         config = config.model_copy(update={"deploy": config.deploy.model_copy(update={"host": host})})
     if not config.deploy.host:
         raise HwcompressError("no board to measure on: set deploy.host in the flow or give --host USER@HOST[:PORT]")

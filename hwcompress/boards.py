@@ -17,10 +17,9 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
-import yaml
 from pydantic import Field, ValidationError
 
-from hwcompress.config import StrictModel, TargetConfig, describe_validation_error
+from hwcompress.config import StrictModel, TargetConfig, describe_validation_error, read_yaml
 from hwcompress.errors import ConfigError
 
 #: Where the board files live (the repository's top-level ``boards/``).
@@ -54,12 +53,7 @@ class Board(StrictModel):
 
 def load_board_file(path: Path) -> Board:
     """Read and validate one board file."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such board file") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    raw = read_yaml(path, "board file")
     try:
         return Board.model_validate(raw)
     except ValidationError as err:

@@ -3,11 +3,11 @@
 Example:
     >>> flow = load_flow("flows/quickstart.yaml")
     >>> flow.train.epochs, flow.quant.weight_bits
-    (8, 2)
+    (30, 2)
 
 How to add a field: add it with a default and a ``description`` to the section's model; older flows stay
-valid. How to add a section: a new ``StrictModel`` subclass and a field on ``FlowConfig``; stages that
-read it list its name in their ``config_sections`` so that a change reruns them.
+valid. How to add a section: a new ``StrictModel`` subclass and a field on ``FlowConfig``; a stage that reads
+it reruns when it changes (``stages/config_reads.py`` records what each stage reads).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hwcompress.errors import ConfigError
 
@@ -566,14 +566,38 @@ class DeployConfig(StrictModel):
     repeats: int = Field(5, ge=1, description="Timed repeats per batch size.")
     timeout_s: float = Field(600.0, gt=0, description="Seconds one remote command may take.")
 
+    @field_validator("host")
+    @classmethod
+    def _host_readable(cls, value: str | None) -> str | None:
+        if value:
+            split_host(value)
+        return value
+
     @property
     def target(self) -> tuple[str, str, int] | None:
         """(user, host, port) from ``host``, ``user`` and ``port``; None without a host."""
         if not self.host:
             return None
-        user, _, rest = self.host.rpartition("@")
-        name, _, port = rest.partition(":")
-        return user or self.user, name, int(port) if port else self.port
+        user, name, port = split_host(self.host)
+        return user or self.user, name, port or self.port
+
+
+def split_host(text: str) -> tuple[str | None, str, int | None]:
+    """``user@host:port`` (user and port optional) as (user, host, port).
+
+    Raises:
+        ValueError: one phrase naming what is wrong, e.g. "no host name; write USER@HOST[:PORT], ...".
+    """
+    form = "write USER@HOST[:PORT], e.g. xilinx@192.168.2.99 or xilinx@pynq:2222"
+    user, at, rest = text.rpartition("@")
+    name, colon, port = rest.partition(":")
+    if at and not user:
+        raise ValueError(f"an empty user before '@'; {form}")
+    if not name or any(c.isspace() for c in text):
+        raise ValueError(f"no host name; {form}")
+    if colon and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError(f"the port '{port}' is not a number from 1 to 65535; {form}")
+    return user or None, name, int(port) if colon else None
 
 
 class Objective(StrEnum):
@@ -667,18 +691,35 @@ def load_flow(path: str | Path) -> FlowConfig:
             valid one).
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such flow file; see flows/ for examples") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(err, 'problem', err)})") from None
+    raw = read_yaml(path, "flow file; see flows/ for examples")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a flow must be a YAML mapping with at least 'name' and 'model'")
     raw = _resolve_paths(raw, path.parent)
     return parse_flow(raw, source=str(path))
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """The YAML document in ``path``.
+
+    Raises:
+        ConfigError: one line: no such file (``what`` says what was expected), not UTF-8, or not valid YAML.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a directory, not a {what}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); save it as UTF-8"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(err, 'problem', err)})") from None
 
 
 def parse_flow(raw: dict[str, Any], source: str = "<flow>") -> FlowConfig:

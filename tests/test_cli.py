@@ -80,3 +80,28 @@ def test_measure_without_a_board_says_how_to_name_one(run_cli, write_flow, tiny_
     line = one_line_error(run_cli("measure", str(write_flow(tiny_flow()))))
     assert line == "error: no board to measure on: set deploy.host in the flow or give --host USER@HOST[:PORT]"
     assert not (tmp_path / "runs").exists(), "nothing ran"
+
+
+def test_a_flow_that_is_not_utf8_fails_with_one_line(run_cli, tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: café\nmodel: {arch: tfc}\n".encode("latin-1"))
+    line = one_line_error(run_cli("run", str(path)))
+    assert line == f"error: {path}: not UTF-8 text (byte 0xe9 at offset 9); save it as UTF-8"
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        ("xilinx@", "no host name"),
+        ("@pynq", "an empty user before '@'"),
+        ("xilinx@127.0.0.1:notaport", "the port 'notaport' is not a number from 1 to 65535"),
+        ("xilinx@127.0.0.1:70000", "the port '70000' is not a number from 1 to 65535"),
+    ],
+)
+def test_a_malformed_board_address_fails_when_it_is_read(host, problem, run_cli, write_flow, tiny_flow, tmp_path):
+    in_flow = one_line_error(run_cli("run", str(write_flow(tiny_flow(deploy={"host": host})))))
+    assert in_flow.startswith(f"error: {tmp_path / 'flow.yaml'}: deploy.host: {problem}; write USER@HOST[:PORT]")
+    as_option = one_line_error(run_cli("measure", str(write_flow(tiny_flow())), "--host", host))
+    assert as_option.startswith(f"error: --host '{host}': {problem}; write USER@HOST[:PORT]")
+    assert not (tmp_path / "runs").exists(), "no stage ran"

@@ -49,4 +49,3 @@ def compare(accelerator: np.ndarray, reference: np.ndarray, tail: list[dict]) ->
         max_residual=float(row_residual.max(initial=0.0)),
         first_mismatch=int(bad[0]) if len(bad) else None,
     )
-
