@@ -25,12 +25,13 @@ def simulated(bundle, **kwargs):
 def test_the_simulated_board_computes_the_verified_outputs_through_the_dma_protocol(bundle, tiny_design):
     bundle.verify()
     result = validate(bundle, simulated(bundle, batch_size=64))
-    assert result["backend"] == "simulated-board" and result["mismatches"] == 0 and result["reference_agrees"]
+    assert result["backend"] == "simulated-board" and result["mismatches"] == 0
+    assert result["reference_agrees"] is None, "the simulated board computes with the reference: no evidence"
     labels, golden = bundle.array("labels"), bundle.array("golden")
     assert result["accuracy"] == float((bundle.predictions(golden) == labels).mean())
     speed = throughput(simulated(bundle, batch_size=10), [1, 10], repeats=2, warmup=1)
     assert set(speed["fps"]) == {"1", "10"} and speed["backend"] == "simulated-board"
-    assert speed["latency_us"]["p50"] <= speed["latency_us"]["p99"]
+    assert set(speed["latency_us"]) == {"p50", "p95", "p99"} and speed["repeats"] == 2
 
 
 def test_a_dma_that_never_finishes_times_out_with_one_line(bundle):

@@ -96,4 +96,5 @@ def test_a_lenet5_bundle_validates_on_the_simulated_board(lenet_design, tmp_path
     assert bundle.settings.input.normal == (1, 28, 28, 1)
     driver = Driver(bundle.settings, SimulatedHardware(bundle.settings, bundle.reference()), batch_size=8)
     result = validate(bundle, driver)
-    assert result["mismatches"] == 0 and result["reference_agrees"] and result["samples"] == 24
+    assert result["mismatches"] == 0 and result["samples"] == 24, "the reference model computes what FINN does"
+    assert result["reference_agrees"] is None, "the simulated board computes with it: no evidence"

@@ -44,7 +44,7 @@ def test_the_bundle_runs_on_the_board_python_over_ssh(deploy, write_tiny_bundle,
         measured = measure_bundle(target, archive, "tiny", deploy, tmp_path / "measure.log")
         imported = target.run([deploy.python, "-c", IMPORTS], cwd=f"{deploy.remote_dir}/tiny/deploy")
     assert measured.backend == "simulated-board" and measured.samples == len(tiny_design["data"].test_x)
-    assert measured.mismatches == 0 and measured.reference_agrees is True
+    assert measured.mismatches == 0 and measured.reference_agrees is None, "no evidence on a simulated board"
     assert set(measured.fps) == {"1", "10"} and measured.clock_mhz == 100.0
     versions, loaded = json.loads(imported.stdout)
     assert versions[0].startswith("3.10.") and versions[1].startswith("1.") and versions[2] == "3.1.2"

@@ -42,14 +42,39 @@ def test_preflight_estimates_the_uniformly_pruned_untrained_network(tmp_path, ti
     design = PREFLIGHT_DESIGN.load(tmp_path / "runs" / "tiny" / "00-preflight" / "estimate.json")
     weights = sum(v for k, v in design.estimate.op_counts.items() if k.startswith("param_weight_"))
     assert weights == 64 * 16 + 16 * 10, "32 hidden units, half of them kept, as pruning will keep"
-    global_flow = parse_flow(
-        tiny_flow(name="global", prune={**prune, "allocation": "global"}, outputs={"dir": str(tmp_path / "runs")})
-    )
     skipped = {"preflight": "skipped (pruning sized after training)"}
-    assert run(global_flow, only=("preflight",))[0].summary == skipped
     by_macs = {**prune, "rate": 0.0, "keep_macs": 0.5}
     macs_flow = parse_flow(tiny_flow(name="macs", prune=by_macs, outputs={"dir": str(tmp_path / "runs")}))
     assert run(macs_flow, only=("preflight",))[0].summary == skipped, "the counts depend on the trained scores"
+
+
+def test_preflight_with_global_pruning_estimates_the_cheapest_allocation_of_the_rate(tmp_path, tiny_flow):
+    """fc0's channels cost 64 + 32 MACs each, fc1's 32 + 10: removing half of all 64 channels, costliest first,
+    leaves fc0 at its floor of 4 and fc1 at 28; no allocation of that rate has fewer weights."""
+    prune = {"criterion": "l1", "rate": 0.5, "granularity": 4, "finetune_epochs": 0}
+    flow = parse_flow(tiny_flow(model={"hidden": [32, 32]}, prune=prune, outputs={"dir": str(tmp_path / "runs")}))
+    assert run(flow, only=("preflight",))[0].ran
+    design = PREFLIGHT_DESIGN.load(tmp_path / "runs" / "tiny" / "00-preflight" / "estimate.json")
+    weights = sum(v for k, v in design.estimate.op_counts.items() if k.startswith("param_weight_"))
+    assert weights == 64 * 4 + 4 * 28 + 28 * 10
+
+
+def test_global_pruning_that_no_allocation_can_fit_fails_before_training(tmp_path, tiny_flow):
+    """3 x 1024 w4a4 at 10 M fps on 784 inputs (digits padded to 28 x 28): even the cheapest half is too big."""
+    import hwcompress
+    from hwcompress.hw.fit import BoardFitError
+
+    flow = tiny_flow(
+        data={"name": "digits", "pad_to": 28},
+        model={"hidden": [1024, 1024, 1024]},
+        quant={"weight_bits": 4, "act_bits": 4},
+        prune={"criterion": "l1", "rate": 0.5},
+        target={"fps": 10_000_000},
+        outputs={"dir": str(tmp_path / "runs")},
+    )
+    with pytest.raises(BoardFitError, match=r"cheapest allocation of prune\.rate 0\.5, costliest channels first"):
+        hwcompress.run(parse_flow(flow))
+    assert not (tmp_path / "runs" / "tiny" / DIRNAMES["train"]).exists(), "nothing trained"
 
 
 def test_preflight_estimates_fixed_low_rank_factors_and_skips_ranks_chosen_later(tmp_path, tiny_flow):
