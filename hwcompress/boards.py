@@ -22,8 +22,9 @@ from pydantic import Field, ValidationError
 from hwcompress.config import StrictModel, TargetConfig, describe_validation_error, read_yaml
 from hwcompress.errors import ConfigError
 
-#: Where the board files live (the repository's top-level ``boards/``).
-BOARDS_DIR = Path(__file__).resolve().parent.parent / "boards"
+#: Where the board files live: the repository's top-level ``boards/``, linked into the package as ``board_files/``
+#: (an installed wheel holds them there).
+BOARDS_DIR = Path(__file__).resolve().parent / "board_files"
 
 
 class ShellFlow(StrEnum):

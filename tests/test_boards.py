@@ -40,3 +40,27 @@ def test_a_board_file_path_works_and_is_validated(tmp_path):
     bad.write_text((BOARDS_DIR / "pynq-z2.yaml").read_text().replace("lut:", "lutt:"))
     with pytest.raises(ConfigError, match=r"unknown key 'resources.lutt'; did you mean 'resources.lut'"):
         get_board(str(bad))
+
+
+def test_a_wheel_carries_every_board_file(repo, tmp_path):
+    """An installed hwcompress finds its boards without the repository: the wheel holds boards/ as package data."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    source = tmp_path / "source"  # a copy: building writes build/ and *.egg-info next to the sources
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "boards"):
+        (shutil.copytree if (repo / name).is_dir() else shutil.copy)(repo / name, source / name)
+    caches = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(repo / "hwcompress", source / "hwcompress", symlinks=True, ignore=caches)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), "."],
+        cwd=source, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("hwcompress-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = sorted(name.rsplit("/", 1)[-1] for name in names if name.startswith("hwcompress/board_files/"))
+    assert shipped == sorted(path.name for path in (repo / "boards").glob("*.yaml")) and len(shipped) == 5
+    assert BOARDS_DIR.resolve() == (repo / "boards").resolve(), "the package's board files are the repository's"
