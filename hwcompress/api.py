@@ -307,15 +307,16 @@ def compile_model(
 
 
 def _mismatch_message(mismatches: int, samples: int, report: dict[str, Any] | None, where: Path) -> str:
-    """One line: how many inputs differ, the first one, and where FINN's own checks first disagree."""
-    first = report["verify"].get("first_mismatch") if report else None
-    steps = (report or {}).get("verify", {}).get("finn_verify_steps") or {}
-    failed = next((step for step, ok in steps.items() if not ok), None)
+    """One line: how many inputs differ, the first one, and where FINN's saved steps first differ on them."""
+    from hwcompress.verify.divergence import Divergence
+
+    verify = (report or {}).get("verify", {})
+    first, divergence = verify.get("first_mismatch"), verify.get("divergence")
     return (
         f"verification failed: the accelerator's outputs differ from the model's on {count(mismatches, 'input')} "
         f"of {samples:,}"
         + (f" (the first is input {first})" if first is not None else "")
-        + (f"; FINN's own verify steps first differ after {failed}" if failed else "")
+        + (f"; {Divergence(**divergence).describe()}" if divergence else "")
         + f"; see {where}"
     )
 

@@ -209,9 +209,48 @@ class ExactThresholds:
         return model
 
     def _exact(self, model):
+        model = annotate_threshold_outputs(model)
         if self.source is None:
             return model
         return anchor_hidden_thresholds(reanchor_input_thresholds(model, self.source), self.source)
+
+
+def annotate_threshold_outputs(model):
+    """``model`` with every MultiThreshold's output datatype wide enough for the values it writes.
+
+    FINN's ``qonnx_to_finn`` gives a MultiThreshold that counts thresholds (0 .. n, the quantizer's bias added by
+    an Add behind it) the quantizer's own datatype: counts 0..2 of a narrow 2-bit quantizer come out annotated
+    INT2, and qonnx's executor warns and rounds wherever it meets a 2. Streamlining absorbs the Add into the
+    MultiThreshold and the annotation becomes right again; until then the counts get the smallest type that holds
+    them.
+    """
+    from qonnx.core.datatype import DataType
+    from qonnx.custom_op.registry import getCustomOp
+
+    for node in model.graph.node:
+        thresholds = model.get_initializer(node.input[1]) if node.op_type == "MultiThreshold" else None
+        if thresholds is None:
+            continue
+        op = getCustomOp(node)
+        scale, bias = op.get_nodeattr("out_scale"), op.get_nodeattr("out_bias")
+        low, high = sorted((bias, bias + scale * thresholds.shape[-1]))
+        annotated = DataType[op.get_nodeattr("out_dtype")]
+        if not annotated.is_integer() or (annotated.allowed(low) and annotated.allowed(high)):
+            continue
+        smallest = [DataType.get_smallest_possible(value) for value in (low, high)]
+        fitting = max(smallest, key=lambda dt: (dt.signed(), dt.bitwidth())) if low >= 0 else _signed_for(low, high)
+        op.set_nodeattr("out_dtype", fitting.name)
+        model.set_tensor_datatype(node.output[0], fitting)
+    return model
+
+
+def _signed_for(low: float, high: float):
+    from qonnx.core.datatype import DataType
+
+    bits = 2
+    while not (-(2 ** (bits - 1)) <= low and high <= 2 ** (bits - 1) - 1):
+        bits += 1
+    return DataType[f"INT{bits}"]
 
 
 def anchor_hidden_thresholds(model, source):

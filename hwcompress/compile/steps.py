@@ -31,6 +31,9 @@ from hwcompress.errors import HwcompressError
 from hwcompress.tools import Toolchain
 
 HOST_TAIL_FILE = "host_tail.json"
+#: The steps after which a saved model ends in the accelerator's integers, and is the dataflow partition alone.
+HOST_TAIL_STEP = "step_hwc_host_tail"
+PARTITION_STEP = "step_create_dataflow_partition"
 HOST_NODES_FILE = "host_nodes.json"
 LAYOUT_OPS = ("Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze")
 

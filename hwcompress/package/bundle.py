@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from hwcompress.fileio import sha256_file, write_json, write_npy
-from hwcompress.package.reference import reference_model
 from hwcompress.package.settings import driver_settings
+from hwcompress.verify.reference_model import reference_model
 
 DRIVER_SOURCE = Path(__file__).resolve().parent.parent / "driver"
 FORMAT = 1

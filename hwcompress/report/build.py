@@ -78,6 +78,7 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
             "mismatches": verify.mismatches,
             "bit_exact": verify.mismatches == 0,
             "first_mismatch": verify.first_mismatch,
+            "divergence": verify.divergence,
             "seconds": verify.seconds,
             "finn_verify_steps": parts.finn_verify,
         },

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hwcompress.verify.divergence import Divergence
+
 
 def pct(value: float | None) -> str:
     """A fraction as a percentage; a dash where not computed."""
@@ -22,6 +24,8 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
 def render_markdown(report: dict[str, Any]) -> str:
     acc, ver, est, board = report["accuracy"], report["verify"], report["estimate"], report["board"]
     verdict = "bit-exact" if ver["bit_exact"] else f"**{count(ver['mismatches'], 'mismatching sample')}**"
+    if ver.get("divergence"):
+        verdict += f" ({Divergence(**ver['divergence']).describe()})"
     lines = [
         f"# {report['name']}",
         "",

@@ -10,7 +10,7 @@ from hwcompress.boards import clock_mhz, get_board
 from hwcompress.config import BitfileMode
 from hwcompress.fileio import replace_directory, write_bytes
 from hwcompress.package.bundle import archive, write_bundle
-from hwcompress.package.reference import accelerator_inputs
+from hwcompress.package.inputs import accelerator_inputs
 from hwcompress.stages.artifacts import BUNDLE_ARCHIVE, BUNDLE_MANIFEST, DATAFLOW_OUTPUTS, DESIGN
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput

@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from hwcompress.compile.accelerator import ACCELERATOR_FILE, PARENT_FILE, TAIL_FILE
+from hwcompress.compile.accelerator import ACCELERATOR_FILE, FINN_DIR, PARENT_FILE, TAIL_FILE
 from hwcompress.driver.host_tail import predictions
 from hwcompress.errors import HwcompressError
 from hwcompress.progress import Progress, no_progress
 from hwcompress.verify.compare import compare
 from hwcompress.verify.dataflow_exec import Accelerator
+from hwcompress.verify.divergence import first_divergence
 
 #: Samples also run one at a time through FINN's unchanged executor, to guard the batched execution.
 GUARD_SAMPLES = 8
@@ -32,6 +33,8 @@ class Verification:
     accuracy_dataflow: float | None
     accuracy_reference: float | None
     seconds: float
+    #: Where the outputs first part from the reference among FINN's steps (``divergence``); None without mismatches.
+    divergence: dict | None = None
     #: The accelerator's integer outputs (not stored in verify.json).
     outputs: np.ndarray | None = field(default=None, compare=False, repr=False)
 
@@ -66,6 +69,11 @@ def verify_compiled(
             "please report this with the flow (verify.samples can be lowered to run per sample)"
         )
     result = compare(outputs, reference, tail)
+    divergence = None
+    if result.mismatches:
+        differs = result.differing
+        found = first_divergence(directory / FINN_DIR, accelerator, inputs[differs], reference[differs], tail)
+        divergence = found.to_json()
     accuracy = None if labels is None else float((predictions(outputs, tail) == labels).mean())
     ref_accuracy = None if labels is None else float((reference.reshape(len(reference), -1).argmax(1) == labels).mean())
     return Verification(
@@ -76,5 +84,6 @@ def verify_compiled(
         accuracy_dataflow=accuracy,
         accuracy_reference=ref_accuracy,
         seconds=time.perf_counter() - began,
+        divergence=divergence,
         outputs=outputs,
     )

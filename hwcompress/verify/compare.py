@@ -8,7 +8,7 @@ Verification then compares integers, exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +25,8 @@ class Comparison:
     max_abs_int_diff: float
     max_residual: float
     first_mismatch: int | None
+    #: The indices of the samples that differ.
+    differing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), compare=False, repr=False)
 
 
 def reference_integers(reference: np.ndarray, tail: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -48,4 +50,5 @@ def compare(accelerator: np.ndarray, reference: np.ndarray, tail: list[dict]) ->
         max_abs_int_diff=float(np.max(np.abs(flat_acc - flat_ref), initial=0.0)),
         max_residual=float(row_residual.max(initial=0.0)),
         first_mismatch=int(bad[0]) if len(bad) else None,
+        differing=bad,
     )

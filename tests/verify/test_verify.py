@@ -1,10 +1,9 @@
-import copy
 
 import numpy as np
 
 from hwcompress.verify.accelerator import verify_compiled
 from hwcompress.verify.compare import compare
-from hwcompress.verify.dataflow_exec import Accelerator, with_batch
+from hwcompress.verify.dataflow_exec import Accelerator
 
 
 def test_batched_execution_equals_finns_per_sample_execution_bit_for_bit(tiny_design):
@@ -22,15 +21,6 @@ def test_the_accelerator_matches_pytorch_on_every_test_image(tiny_design):
     result = verify_compiled(tiny_design["compiled"].directory, data.test_x, tiny_design["reference"], data.test_y)
     assert result.samples == len(data.test_x) and result.mismatches == 0
     assert result.accuracy_dataflow == result.accuracy_reference
-
-
-def test_with_batch_leaves_its_input_unchanged(tiny_design):
-    directory = tiny_design["compiled"].directory
-    child = Accelerator.load(directory / "parent.onnx", directory / "accelerator.onnx").child
-    before = copy.deepcopy(child.model)
-    batched = with_batch(child, 7)
-    assert child.model == before
-    assert batched.get_tensor_shape(batched.graph.input[0].name)[0] == 7
 
 
 def test_compare_counts_each_sample_with_any_wrong_integer():

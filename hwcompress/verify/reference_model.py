@@ -1,9 +1,10 @@
-"""The accelerator's layers as a numpy reference model (``reference.json`` + ``reference.npz``).
+"""The accelerator's layers described for the numpy reference model (``driver/reference.py``).
 
-Reads FINN's dataflow graph and writes, per layer, what ``driver/reference.py`` needs to compute it: the op,
-the tensors it reads and writes (a residual block forks and joins), its integer parameters, and the names of
-its weight and threshold arrays. A layer without a numpy model yet is listed under ``unsupported`` (the bundle
-then has no reference model to compute with).
+Reads FINN's dataflow graph and writes, per layer, what the reference model needs to compute it: the op, the
+tensors it reads and writes (a residual block forks and joins), its integer parameters, and the names of its
+weight and threshold arrays. The verifier runs the model in memory; a bundle carries it as ``reference.json`` +
+``reference.npz``. A layer without a numpy model yet is listed under ``unsupported`` (the verifier then runs
+FINN's own per-sample execution, and the bundle has no reference model to compute with).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from typing import Any
 import numpy as np
 
 from hwcompress.compile.finn_compat import generic_layers, import_hw_ops
-from hwcompress.verify.batched_layers import output_activation
-from hwcompress.verify.dataflow_exec import Accelerator
 
 FORMAT = 2
 IDENTITY_OPS = ("StreamingDataWidthConverter", "StreamingFIFO")
@@ -24,10 +23,15 @@ IDENTITY_OPS = ("StreamingDataWidthConverter", "StreamingFIFO")
 def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The description and arrays of the dataflow graph in ``accelerator`` (FINN's HW-layer ONNX)."""
     from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.custom_op.registry import getCustomOp
 
     import_hw_ops()
-    model = generic_layers(ModelWrapper(str(accelerator)))
+    return describe(generic_layers(ModelWrapper(str(accelerator))))
+
+
+def describe(model) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The description and arrays of a FINN HW-layer graph whose nodes are generic layers (``generic_layers``)."""
+    from qonnx.custom_op.registry import getCustomOp
+
     layers, arrays, unsupported = [], {}, []
     for index, node in enumerate(model.graph.node):
         op = getCustomOp(node)
@@ -50,7 +54,7 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
             )
             arrays[f"{index}_weights"] = model.get_initializer(node.input[1]).astype(np.int64)
             if thresholds:
-                arrays[thresholds] = model.get_initializer(node.input[2]).astype(np.float32)
+                arrays[thresholds] = _thresholds(model, node.input[2])
         elif node.op_type == "VVAU":
             thresholds = None if op.get_nodeattr("noActivation") else f"{index}_thresholds"
             out_scale, out_bias = output_activation(op)
@@ -73,7 +77,7 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
             weights = model.get_initializer(node.input[1])
             arrays[f"{index}_weights"] = weights.reshape(len(weights), -1).astype(np.int64)
             if thresholds:
-                arrays[thresholds] = model.get_initializer(node.input[2]).astype(np.float32)
+                arrays[thresholds] = _thresholds(model, node.input[2])
         elif node.op_type == "Thresholding":
             out_scale, out_bias = output_activation(op)
             layers.append(
@@ -83,9 +87,10 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
                     "thresholds": f"{index}_thresholds",
                     "out_scale": out_scale,
                     "out_bias": out_bias,
+                    "float_input": not op.get_input_datatype(0).is_integer(),
                 }
             )
-            arrays[f"{index}_thresholds"] = model.get_initializer(node.input[1]).astype(np.float32)
+            arrays[f"{index}_thresholds"] = _thresholds(model, node.input[1])
         elif node.op_type == "ConvolutionInputGenerator":
             layers.append(
                 {
@@ -140,20 +145,25 @@ def reference_model(accelerator: Path) -> tuple[dict[str, Any], dict[str, np.nda
     return description, arrays
 
 
+def output_activation(op) -> tuple[int, int]:
+    """The (scale, bias) that turn a layer's threshold count into its output values, as FINN's Python model of
+    MVAU, VVAU and Thresholding applies them (a bipolar output is 2 x count - 1)."""
+    bipolar = op.get_nodeattr("outputDataType") == "BIPOLAR"
+    act_val = op.get_nodeattr("ActVal")
+    if op.onnx_node.op_type.startswith("Thresholding"):
+        return (2, 2 * act_val - 1) if bipolar else (1, act_val)
+    return (2, -1) if bipolar else (1, act_val)
+
+
+def _thresholds(model, name: str) -> np.ndarray:
+    """Thresholds as stored: float32 where that holds them exactly, float64 where it does not (beyond 2**24)."""
+    values = model.get_initializer(name)
+    narrow = values.astype(np.float32)
+    return narrow if np.array_equal(narrow, values) else values.astype(np.float64)
+
+
 def _average_shift(op) -> int:
     """The right shift of FINN's QuantAvgPool: the window sum's bit width beyond the output's."""
     window = op.get_nodeattr("KernelSize")[0] * op.get_nodeattr("KernelSize")[1]
     widest = ((1 << op.get_input_datatype().bitwidth()) - 1) * window
     return max(0, widest.bit_length() - op.get_output_datatype().bitwidth())
-
-
-def accelerator_inputs(design: Path, images: np.ndarray) -> np.ndarray:
-    """The integers the accelerator in ``design`` reads for ``images``: the host graph's ops before it applied
-    (a transpose to NHWC, say); uint8 where they fit, else int64."""
-    graph = Accelerator.load(design / "parent.onnx", design / "accelerator.onnx")
-    values = graph.partition_inputs(images)
-    ints = values.astype(np.int64)
-    if not np.array_equal(ints, values):
-        raise ValueError("the accelerator's inputs are not integers: the host graph computes more than a layout change")
-    fits_uint8 = ints.size == 0 or (ints.min() >= 0 and ints.max() <= 255)
-    return ints.astype(np.uint8) if fits_uint8 else ints
