@@ -74,11 +74,20 @@ def get_board(name_or_path: str) -> Board:
     Raises:
         ConfigError: an unknown name, with the closest known one.
     """
+    return load_board_file(board_file(name_or_path))
+
+
+def board_file(name_or_path: str) -> Path:
+    """The file of a board given by name (``pynq-z2``) or by the path of a board file.
+
+    Raises:
+        ConfigError: an unknown name, with the closest known one.
+    """
     if name_or_path.endswith((".yaml", ".yml")):
-        return load_board_file(Path(name_or_path))
+        return Path(name_or_path)
     boards = all_boards()
     if name_or_path in boards:
-        return boards[name_or_path]
+        return BOARDS_DIR / f"{name_or_path}.yaml"
     close = difflib.get_close_matches(name_or_path, boards, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"known boards: {', '.join(boards)}"
     raise ConfigError(f"unknown board '{name_or_path}'; {hint} (or give the path of a board .yaml file)")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import gzip
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -61,6 +63,42 @@ def write_flow(tmp_path: Path):
         return path
 
     return write
+
+
+def _idx_bytes(array: np.ndarray) -> bytes:
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _write_idx_set(directory: Path, n_train: int = 20, n_test: int = 10, gz: bool = True, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28)),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, n_train),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28)),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test),
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    for stem, array in arrays.items():
+        data = _idx_bytes(array)
+        if gz:
+            (directory / f"{stem}.gz").write_bytes(gzip.compress(data))
+        else:
+            (directory / stem).write_bytes(data)
+    return arrays
+
+
+@pytest.fixture(scope="session")
+def idx_bytes():
+    """``idx_bytes(array)``: the bytes of an unsigned-byte IDX file holding ``array``."""
+    return _idx_bytes
+
+
+@pytest.fixture(scope="session")
+def write_idx_set():
+    """``write_idx_set(directory, n_train, n_test, gz, seed)``: the four MNIST files, in the real IDX format;
+    returns their arrays."""
+    return _write_idx_set
 
 
 @pytest.fixture(scope="session")

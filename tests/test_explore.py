@@ -18,10 +18,11 @@ from optuna.trial import TrialState
 
 import hwcompress
 from hwcompress.api import explore
-from hwcompress.config import load_flow
+from hwcompress.config import OutputsConfig, load_flow
 from hwcompress.errors import ConfigError
 from hwcompress.explore.study import finished, open_storage
 from hwcompress.stages.exploring import JOURNAL, study_name
+from hwcompress.stages.keys import FileContents
 
 SPACE = {
     "weight_bits": [1, 2],
@@ -44,9 +45,9 @@ def explore_flow(tiny_flow, write_flow):
 
 
 def _study(flow_path: Path, runs: Path, storage: str | None = None) -> optuna.Study:
-    flow = load_flow(flow_path)
+    flow = load_flow(flow_path).model_copy(update={"outputs": OutputsConfig(dir=runs)})
     journal = runs / flow.name / "explore" / JOURNAL
-    return optuna.load_study(study_name=study_name(flow), storage=open_storage(storage, journal))
+    return optuna.load_study(study_name=study_name(flow, FileContents()), storage=open_storage(storage, journal))
 
 
 def test_a_small_exploration_writes_a_front_whose_flows_reproduce_their_designs(explore_flow, tmp_path):
@@ -159,9 +160,9 @@ def test_two_workers_sharing_postgresql_record_every_trial_once(explore_flow, po
     ]
     for worker in workers:
         assert worker.wait(timeout=400) == 0, worker.stderr.read()
-    trials = _study(flow, tmp_path, postgres).get_trials(deepcopy=False)
+    trials = _study(flow, tmp_path / "machine-a", postgres).get_trials(deepcopy=False)
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
-    designs = finished(_study(flow, tmp_path, postgres))
+    designs = finished(_study(flow, tmp_path / "machine-b", postgres))
     assert 6 <= len(designs) <= 7  # a worker may finish the design it began as the other reached the count
     assert all(t.state is TrialState.COMPLETE for t in trials)
     assert len({t.number for t in trials}) == len(trials)

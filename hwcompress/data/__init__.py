@@ -23,7 +23,7 @@ from hwcompress.data.dataset import ImageDataset, Splits, cropped, padded, split
 from hwcompress.data.digits import load_digits_dataset
 from hwcompress.data.discovery import SearchPath, locate, missing_error
 
-__all__ = ["SOURCES", "ImageDataset", "SearchPath", "Splits", "load_dataset", "load_splits"]
+__all__ = ["SOURCES", "ImageDataset", "SearchPath", "Splits", "dataset_files", "load_dataset", "load_splits"]
 
 
 @dataclass(frozen=True)
@@ -34,19 +34,27 @@ class Source:
     has_files: Callable[[Path], bool]
     load: Callable[[Path], ImageDataset]
     download: Callable[[Path], bool] | None
+    files: Callable[[Path], list[Path]]
 
 
 SOURCES: dict[DatasetName, Source] = {
     DatasetName.MNIST: Source(
-        mnist.NEEDED, mnist.has_files, partial(mnist.load_idx_dataset, "mnist"), partial(mnist.download, "mnist")
+        mnist.NEEDED,
+        mnist.has_files,
+        partial(mnist.load_idx_dataset, "mnist"),
+        partial(mnist.download, "mnist"),
+        mnist.files,
     ),
     DatasetName.FASHION_MNIST: Source(
         mnist.NEEDED,
         mnist.has_files,
         partial(mnist.load_idx_dataset, "fashion-mnist"),
         partial(mnist.download, "fashion-mnist"),
+        mnist.files,
     ),
-    DatasetName.CIFAR10: Source(cifar10.NEEDED, cifar10.has_files, cifar10.load_cifar10_dataset, cifar10.download),
+    DatasetName.CIFAR10: Source(
+        cifar10.NEEDED, cifar10.has_files, cifar10.load_cifar10_dataset, cifar10.download, cifar10.files
+    ),
 }
 
 
@@ -54,6 +62,15 @@ def find_dataset_dir(cfg: DataConfig, search: SearchPath) -> Path | None:
     """The directory a file-based dataset is read from, or None when it is not available locally."""
     source = SOURCES[cfg.name]
     return locate(cfg.name.value, cfg.path, search, source.has_files)
+
+
+def dataset_files(cfg: DataConfig, search: SearchPath) -> list[Path]:
+    """The files the dataset is read from, found as ``load_dataset`` finds them; none for the digits (scikit-learn
+    embeds them) or for a dataset not found."""
+    if cfg.name is DatasetName.DIGITS:
+        return []
+    directory = find_dataset_dir(cfg, search)
+    return [] if directory is None else SOURCES[cfg.name].files(directory)
 
 
 def load_dataset(cfg: DataConfig, search: SearchPath) -> ImageDataset:

@@ -28,6 +28,11 @@ def has_files(directory: Path) -> bool:
     return all((batches / name).is_file() for name in BATCHES)
 
 
+def files(directory: Path) -> list[Path]:
+    """The five training batches and the test batch."""
+    return [_batch_dir(directory) / name for name in BATCHES]
+
+
 def download(directory: Path) -> bool:
     """Fetch and unpack the archive into ``directory``; False if the network does not allow it."""
     from hwcompress.data.download import fetch

@@ -53,6 +53,11 @@ def has_files(directory: Path) -> bool:
     return all(_find(directory, stem) for stem in FILES.values())
 
 
+def files(directory: Path) -> list[Path]:
+    """The four IDX files in ``directory`` (each gzipped or raw)."""
+    return [path for stem in FILES.values() if (path := _find(directory, stem)) is not None]
+
+
 def download(name: str, directory: Path) -> bool:
     """Fetch the four .gz files of ``name`` into ``directory``; False if the network does not allow it."""
     from hwcompress.data.download import fetch

@@ -13,6 +13,7 @@ from hwcompress.explore.inherit import inherit
 from hwcompress.explore.space import ALL, Design, design_flow, width_keys
 from hwcompress.models import layer_plan
 from hwcompress.stages.exploring import JOURNAL, TrialObjective, explore_dir, study_name
+from hwcompress.stages.keys import FileContents
 from hwcompress.tools import Environment
 from hwcompress.train.loop import accuracy
 
@@ -100,7 +101,8 @@ def queue_allocator_designs(flow: FlowConfig, env: Environment, storage_url: str
     """Queue the allocator's designs as the study's first trials (a new study only); how many were queued."""
     from hwcompress.explore.study import load_study, open_storage
 
-    study = load_study(open_storage(storage_url, explore_dir(flow) / JOURNAL), study_name(flow), flow.explore)
+    name = study_name(flow, FileContents(env.search))
+    study = load_study(open_storage(storage_url, explore_dir(flow) / JOURNAL), name, flow.explore)
     if not flow.explore.allocator or study.get_trials(deepcopy=False):
         return 0
     designs = allocator_designs(TrialObjective(flow, env), flow.explore.allocator, log)

@@ -5,7 +5,7 @@ A stage never sees the ``FlowConfig`` itself, only a ``ConfigView`` of it. Readi
 called on it records the whole section. The runner hashes the values at the recorded paths into the
 stage's manifest, and on the next run evaluates the same paths on the new flow: a stage reruns exactly when
 something it read has changed, and a branch it did not take (``granularity: 4`` never reads ``target``)
-adds no dependency.
+adds no dependency. A value that names a file counts by the file's contents (``keys.FileContents``).
 
 Example:
     >>> reads = ConfigReads(flow)
@@ -18,12 +18,15 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from hwcompress.fileio import sha256_json
+
+if TYPE_CHECKING:
+    from hwcompress.stages.keys import FileContents
 
 #: Separates a recorded section from the fields left out of it: ``train!device,threads``.
 EXCEPT = "!"
@@ -71,10 +74,11 @@ def whole(view: ConfigView | BaseModel, ignore: tuple[str, ...] = ()) -> Any:
 
 
 class ConfigReads:
-    """The paths of one config that a stage read, and their values."""
+    """The paths of one config that a stage read, and their values (files by their contents, see ``files``)."""
 
-    def __init__(self, config: BaseModel) -> None:
+    def __init__(self, config: BaseModel, files: FileContents | None = None) -> None:
         self.config = config
+        self.files = files
         self.paths: set[str] = set()
 
     def view(self) -> ConfigView:
@@ -82,14 +86,15 @@ class ConfigReads:
 
     def values(self) -> dict[str, Any]:
         """JSON values of the recorded paths; a path inside another recorded one is left out."""
-        return values_at(self.config, self.paths)
+        return values_at(self.config, self.paths, self.files)
 
     def digest(self) -> str:
         return sha256_json(self.values())
 
 
-def values_at(config: BaseModel, paths: set[str] | list[str]) -> dict[str, Any]:
-    """JSON values of ``paths`` in ``config`` (``""`` is the whole config).
+def values_at(config: BaseModel, paths: set[str] | list[str], files: FileContents | None = None) -> dict[str, Any]:
+    """JSON values of ``paths`` in ``config`` (``""`` is the whole config); with ``files``, each value that names
+    a file is its record of the file's contents instead.
 
     Raises:
         AttributeError: a path that ``config`` does not have (a field renamed since it was recorded).
@@ -104,8 +109,32 @@ def values_at(config: BaseModel, paths: set[str] | list[str]) -> dict[str, Any]:
         value = to_jsonable_python(value)
         if left_out:
             value = {key: item for key, item in value.items() if key not in left_out.split(",")}
+        for field in files.FIELDS if files is not None else ():
+            value = _with_contents(value, base, field, files.record(field, config) if _names(base, field) else None)
         values[path] = value
     return values
+
+
+def _names(base: str, field: str) -> bool:
+    """Whether the value recorded at ``base`` holds ``field``."""
+    return base == field or base == "" or field.startswith(base + ".")
+
+
+def _with_contents(value: Any, base: str, field: str, contents: Any) -> Any:
+    """``value`` (recorded at ``base``) with ``field`` in it replaced by ``contents`` (when ``base`` holds it)."""
+    if not _names(base, field):
+        return value
+    if base == field:
+        return contents
+    keys = field[len(base) + 1 if base else 0 :].split(".")
+    if not isinstance(value, dict):
+        return value
+    inner = value
+    for key in keys[:-1]:
+        inner = inner.get(key) if isinstance(inner, dict) else None
+    if isinstance(inner, dict) and keys[-1] in inner:
+        inner[keys[-1]] = contents
+    return value
 
 
 def display_path(path: str) -> str:

@@ -27,7 +27,6 @@ import torch
 from torch import nn
 
 from hwcompress.boards import get_board
-from hwcompress.compile.toolchain import toolchain
 from hwcompress.config import FlowConfig
 from hwcompress.data import Splits, load_splits
 from hwcompress.errors import HwcompressError
@@ -47,7 +46,10 @@ from hwcompress.hw.estimate import Estimate
 from hwcompress.models import build_model
 from hwcompress.progress import Progress, no_progress
 from hwcompress.stages.artifacts import TRAINED_WEIGHTS, TRAINING
-from hwcompress.stages.estimating import estimate_module
+from hwcompress.stages.config_reads import ConfigReads, whole
+from hwcompress.stages.estimating import estimate_module, estimate_settings
+from hwcompress.stages.keys import FileContents, code_identity
+from hwcompress.stages.manifest import Manifest
 from hwcompress.stages.runner import run_dir_of
 from hwcompress.stages.table import DIRNAMES
 from hwcompress.tools import Environment
@@ -60,24 +62,37 @@ ESTIMATES = "estimates"
 LOCK = ".lock"
 WORKER_ATTR = "worker"
 HEADLINE = ("lut", "bram18", "dsp", "fps", "latency_us")
-#: Compile settings an estimate does not depend on (it builds no bitfile and runs no FINN verify step).
-ESTIMATE_IGNORES = {"bitfile", "finn_verify_samples"}
 
 
 def explore_dir(flow: FlowConfig) -> Path:
     return run_dir_of(flow) / EXPLORE_DIR
 
 
-def study_name(flow: FlowConfig) -> str:
-    """The study's name: the flow's, and a hash of what decides a trial's result (not the budget, not where the
-    data lives or how many threads train), so every worker of one search, on any machine, names the same study."""
+def study_name(flow: FlowConfig, files: FileContents) -> str:
+    """The study's name: the flow's, and a hash of what decides a trial's result, by the runner's own keys (files
+    by their contents, the code that ran): the search space but its budget, the parent's train stage, what every
+    estimate reads. Every worker of one search, on any machine, names the same study.
+
+    Raises:
+        HwcompressError: the parent has not been trained yet.
+    """
+    parent = Manifest.read(run_dir_of(flow) / DIRNAMES["train"])
+    if parent is None:
+        raise HwcompressError(f"{flow.name}: the parent network is not trained; `hwcompress explore` trains it first")
     space = flow.explore.model_dump(mode="json", exclude={"trials", "timeout_minutes", "finalize"})
-    decides = flow.model_dump(
-        mode="json",
-        include={"data", "model", "quant", "train", "board", "target", "compile"},
-        exclude={"data": {"path", "download"}, "train": {"threads", "device"}, "compile": ESTIMATE_IGNORES},
-    )
-    return f"{flow.name}-{sha256_json([space, decides])[:10]}"
+    decides = [space, parent.config_hash, parent.code, estimate_reads(flow, files)]
+    return f"{flow.name}-{sha256_json(decides)[:10]}"
+
+
+def estimate_reads(flow: FlowConfig, files: FileContents) -> dict:
+    """What an estimate of ``flow``'s untrained network depends on: the flow values it reads (files by their
+    contents: the board's) and the code that builds and estimates the network."""
+    reads = ConfigReads(flow, files)
+    view = reads.view()
+    estimate_settings(view)
+    whole(view.model), whole(view.quant)  # the network estimated
+    code = {**code_identity(estimate_module.__module__), **code_identity(build_model.__module__)}
+    return {"values": reads.values(), "code": code}
 
 
 class TrialObjective:
@@ -90,6 +105,7 @@ class TrialObjective:
         self.limits = Limits.of(self.board, flow.target.max_utilization, self.space)
         self.directory = explore_dir(flow)
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.files = FileContents(env.search)
         train_dir = run_dir_of(flow) / DIRNAMES["train"]
         training = TRAINING.load(train_dir / TRAINING.name)
         self.parent_shape, self.classes = tuple(training.input_shape), training.num_classes
@@ -128,26 +144,14 @@ class TrialObjective:
 
     def estimate(self, child: FlowConfig, shape: tuple[int, ...]) -> Estimate:
         """FINN's estimate of ``child``'s untrained network, cached by a hash of everything it depends on."""
-        key = sha256_json(
-            [
-                child.model.model_dump(mode="json"),
-                child.quant.model_dump(mode="json"),
-                shape,
-                self.classes,
-                self.board.name,
-                child.target.model_dump(mode="json", include={"fps", "clock_mhz"}),
-                child.compile.model_dump(mode="json", exclude=ESTIMATE_IGNORES),
-                toolchain(),
-            ]
-        )
+        key = sha256_json([estimate_reads(child, self.files), list(shape), self.classes])
         cached = self.directory / ESTIMATES / f"{key[:24]}.json"
         if cached.exists():
             return Estimate.from_json(json.loads(cached.read_text()))
         torch.manual_seed(0)
         model = build_model(child.model, child.quant, shape, self.classes)
         with tempfile.TemporaryDirectory(prefix=".estimate-", dir=self.directory) as building:
-            compiled = estimate_module(model, shape, Path(building), self.board, child.target, child.compile,
-                                       self.env.tools)  # fmt: skip
+            compiled = estimate_module(model, shape, Path(building), estimate_settings(child), self.env.tools)
         cached.parent.mkdir(exist_ok=True)
         write_json(cached, compiled.estimate.to_json())
         return compiled.estimate
@@ -214,7 +218,8 @@ def run_worker(
     ``DesignBudget``) or ``stop_at`` passes."""
     from hwcompress.explore.study import DesignBudget, load_study, open_storage
 
-    study = load_study(open_storage(storage_url, explore_dir(flow) / JOURNAL), study_name(flow), flow.explore)
+    name = study_name(flow, FileContents(env.search))
+    study = load_study(open_storage(storage_url, explore_dir(flow) / JOURNAL), name, flow.explore)
     budget = DesignBudget(flow.explore.trials, space_size(flow, flow.explore))
     if budget.reached(study):
         return
@@ -296,7 +301,8 @@ def explore_study(
     directory = explore_dir(flow)
     space = flow.explore
     with exclusive(directory) if storage_url is None else nullcontext():
-        study = load_study(open_storage(storage_url, directory / JOURNAL), study_name(flow), space)
+        name = study_name(flow, FileContents(env.search))
+        study = load_study(open_storage(storage_url, directory / JOURNAL), name, space)
         if storage_url is None:
             requeued = requeue_interrupted(study)
             if requeued:

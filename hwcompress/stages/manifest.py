@@ -15,8 +15,8 @@ MANIFEST = "manifest.json"
 
 @dataclass(frozen=True)
 class Manifest:
-    """``config``: the flow values the stage read, by dotted path; ``inputs``/``outputs``: file -> sha256;
-    ``toolchain``: the versions its results depend on (the FINN stages)."""
+    """``config``: the flow values the stage read, by dotted path (a file by its contents); ``inputs``/``outputs``:
+    file -> sha256; ``code``: the hwcompress modules it ran and the libraries' versions (``keys.code_identity``)."""
 
     stage: str
     hwcompress: str
@@ -27,7 +27,7 @@ class Manifest:
     started: str
     seconds: float
     summary: dict[str, Any] = field(default_factory=dict)
-    toolchain: dict[str, str] = field(default_factory=dict)
+    code: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,8 +6,10 @@ are kept in ``<flow>/previous/<NN-stage>/`` (one generation). A stage that fails
 the run directory as it was; rerun, it continues in its ``.incomplete`` directory (training resumes from its
 checkpoint there).
 
-A stage is skipped when its manifest still matches: the flow values it read (see ``config_reads``) are
-unchanged, the earlier stages' outputs it read are unchanged, and its own outputs are intact.
+A stage is skipped when its manifest still matches: the flow values it read (see ``config_reads``; a file a
+value names counts by its contents) are unchanged, so is the code it ran (``keys.code_identity``: hwcompress'
+modules and the libraries' versions), the earlier stages' outputs it read are unchanged, and its own outputs are
+intact.
 
 How to add a stage: write ``def my_stage(ctx: StageContext) -> StageOutput`` in its own module of this
 package, declare its files in ``artifacts``, and add a ``Stage`` to ``table.STAGES``.
@@ -29,6 +31,7 @@ from hwcompress.fileio import replace_directory, restore_directory, sha256_file,
 from hwcompress.progress import Progress, no_progress
 from hwcompress.stages.config_reads import ConfigReads, display_path, values_at
 from hwcompress.stages.context import StageContext, StageOutput
+from hwcompress.stages.keys import FileContents, code_identity
 from hwcompress.stages.manifest import MANIFEST, Manifest
 from hwcompress.tools import Environment
 from hwcompress.train.loop import Reporter
@@ -45,12 +48,10 @@ class Stage:
     name: str
     run: Callable[[StageContext], StageOutput]
     description: str = ""
-    #: What the stage's results depend on besides the flow and earlier stages (a compiler's version); a change
-    #: makes the stage run again.
-    toolchain: Callable[[], dict[str, str]] | None = None
 
-    def tools(self) -> dict[str, str]:
-        return self.toolchain() if self.toolchain else {}
+    def code(self) -> dict[str, str]:
+        """The code the stage runs (``keys.code_identity`` of its module); a change makes it run again."""
+        return code_identity(self.run.__module__)
 
     @property
     def dirname(self) -> str:
@@ -94,6 +95,7 @@ def run_stages(
         raise HwcompressError(f"--force names unknown stage(s) {unknown}; stages here: {sorted(names)}")
     dirnames = dirnames or {stage.name: stage.dirname for stage in stages}
     env = env or Environment()
+    files = FileContents(env.search)
     run_dir = run_dir_of(flow)
     results = []
     for stage in stages:
@@ -101,7 +103,7 @@ def run_stages(
         building = building_dir_of(flow) / stage.dirname
         restore_directory(final, previous)
         old = Manifest.read(final)
-        why = "forced" if stage.name in force else staleness(old, flow, final, stage.tools())
+        why = "forced" if stage.name in force else staleness(old, flow, final, stage.code(), files)
         if why is None:
             shutil.rmtree(building, ignore_errors=True)  # an abandoned attempt at what is now current
             results.append(StageResult(stage.name, False, old.seconds, old.summary))
@@ -114,7 +116,7 @@ def run_stages(
             shutil.rmtree(building, ignore_errors=True)
         building.mkdir(parents=True, exist_ok=True)
         (building / MANIFEST).unlink(missing_ok=True)
-        reads = ConfigReads(flow)
+        reads = ConfigReads(flow, files)
         ctx = StageContext(
             stage.name, reads, env, run_dir, building, dirnames, reporter, _labelled(progress, stage), log
         )
@@ -127,7 +129,7 @@ def run_stages(
             hwcompress=__version__,
             config=reads.values(),
             config_hash=reads.digest(),
-            toolchain=stage.tools(),
+            code=stage.code(),
             inputs=ctx.inputs,
             outputs={artifact.name: sha256_file(ctx.output(artifact)) for artifact in output.artifacts},
             started=started.isoformat(timespec="seconds"),
@@ -145,15 +147,18 @@ def run_stages(
     return results
 
 
-def staleness(manifest: Manifest | None, flow: FlowConfig, stage_dir: Path, tools: dict[str, str]) -> str | None:
-    """Why the stage in ``stage_dir`` (with ``manifest``) must run again for ``flow`` and ``tools`` (its
-    toolchain now); None when it is current."""
+def staleness(
+    manifest: Manifest | None, flow: FlowConfig, stage_dir: Path, code: dict[str, str], files: FileContents
+) -> str | None:
+    """Why the stage in ``stage_dir`` (with ``manifest``) must run again for ``flow``, the ``code`` it runs now and
+    the files the flow names now; None when it is current."""
     if manifest is None:
         return "no manifest from this version of hwcompress" if stage_dir.exists() else "not run yet"
-    if manifest.toolchain != tools:
-        return f"the toolchain changed ({', '.join(_differences('', manifest.toolchain, tools))})"
+    if manifest.code != code:
+        changed = sorted(set(manifest.code) ^ set(code) | {k for k in code if manifest.code.get(k) != code[k]})
+        return f"its code changed ({', '.join(changed[:3])}{' ...' if len(changed) > 3 else ''})"
     try:
-        now = values_at(flow, list(manifest.config))
+        now = values_at(flow, list(manifest.config), files)
     except AttributeError:
         return "the flow format changed"
     if sha256_json(now) != manifest.config_hash:
@@ -173,7 +178,11 @@ def staleness(manifest: Manifest | None, flow: FlowConfig, stage_dir: Path, tool
 
 
 def _differences(path: str, old: Any, new: Any) -> list[str]:
-    """``path old → new`` for each leaf that differs (mappings are compared key by key)."""
+    """``path old → new`` for each leaf that differs (mappings are compared key by key; a file by its contents)."""
+    if isinstance(old, dict) and isinstance(new, dict) and "sha256" in new:
+        return [] if old == new else [f"{display_path(path)} (its file {new.get('file')})"]
+    if isinstance(old, str) and isinstance(new, str) and len(new) == 64 and old != new:
+        return [f"{display_path(path)} (the file's contents)"]
     if isinstance(old, dict) and isinstance(new, dict):
         keys = sorted(set(old) | set(new))
         base = display_path(path)

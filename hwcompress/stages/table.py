@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hwcompress.compile.toolchain import toolchain
 from hwcompress.config import FlowConfig
 from hwcompress.errors import HwcompressError
 from hwcompress.stages.compile import compile_stage
@@ -23,12 +22,12 @@ from hwcompress.stages.train import train_stage
 from hwcompress.stages.verify import verify_stage
 
 STAGES: tuple[Stage, ...] = (
-    Stage(0, "preflight", preflight_stage, "FINN estimate of the untrained network: fail before training", toolchain),
+    Stage(0, "preflight", preflight_stage, "FINN estimate of the untrained network: fail before training"),
     Stage(1, "train", train_stage, "quantization-aware training"),
     Stage(2, "prune", prune_stage, "structured channel pruning and low-rank factorization, fine-tuned"),
     Stage(3, "sparsify", sparsify_stage, "unstructured pruning and Deep Compression (stored size)"),
     Stage(4, "export", export_stage, "QONNX export, checked against PyTorch"),
-    Stage(5, "compile", compile_stage, "FINN dataflow build, estimates, board fit", toolchain),
+    Stage(5, "compile", compile_stage, "FINN dataflow build, estimates, board fit"),
     Stage(6, "verify", verify_stage, "the dataflow graph on the whole test set, bit-exact"),
     Stage(7, "package", package_stage, "deployment bundle: driver, reference model, test data, bitfile where built"),
     Stage(8, "measure", measure_stage, "the bundle on the board over SSH: accuracy, exactness, fps, latency"),

@@ -117,7 +117,7 @@ def test_a_wider_weight_stream_lets_finn_fold_a_multi_bit_convolution_for_more_f
     from hwcompress.boards import get_board
     from hwcompress.config import CompileConfig, TargetConfig
     from hwcompress.models import build_model
-    from hwcompress.stages.estimating import estimate_module
+    from hwcompress.stages.estimating import EstimateSettings, estimate_module
     from hwcompress.tools import Toolchain
 
     torch.manual_seed(0)
@@ -125,7 +125,7 @@ def test_a_wider_weight_stream_lets_finn_fold_a_multi_bit_convolution_for_more_f
     target = TargetConfig(fps=100_000)
     fps = {}
     for wwidth in (36, 400):
-        compiled = estimate_module(net, (1, 28, 28), tmp_path / str(wwidth), get_board("pynq-z2"), target,
-                                   CompileConfig(mvau_wwidth_max=wwidth), Toolchain())  # fmt: skip
+        settings = EstimateSettings(get_board("pynq-z2"), target, CompileConfig(mvau_wwidth_max=wwidth))
+        compiled = estimate_module(net, (1, 28, 28), tmp_path / str(wwidth), settings, Toolchain())
         fps[wwidth] = compiled.estimate.fps
     assert fps[36] < 50_000 and fps[400] >= 100_000  # FINN's default width caps 4-bit SIMD at 9

@@ -7,7 +7,6 @@ import stat
 import pytest
 import yaml
 
-from hwcompress.compile.toolchain import toolchain
 from hwcompress.config import parse_flow
 from hwcompress.errors import HwcompressError
 from hwcompress.hw.fit import BoardFitError
@@ -65,20 +64,6 @@ def test_a_damaged_output_makes_the_stage_run_again(flow_in, tmp_path):
     run(flow, "train")
     (tmp_path / "runs" / "tiny" / "01-train" / "train.json").write_text("{}")
     assert ran(run(flow, "train")) == {"train": True}
-
-
-def test_a_finn_stage_runs_again_when_finn_or_the_workarounds_changed(flow_in, tmp_path):
-    flow = flow_in()
-    assert ran(run(flow, "preflight")) == {"preflight": True}
-    path = tmp_path / "runs" / "tiny" / "00-preflight" / "manifest.json"
-    manifest = json.loads(path.read_text())
-    assert manifest["toolchain"] == toolchain() and set(toolchain()) == {"finn-plus", "qonnx", "workarounds"}
-    path.write_text(json.dumps(manifest | {"toolchain": manifest["toolchain"] | {"workarounds": "0" * 16}}))
-    logged = []
-    assert ran(run(flow, "preflight", log=logged.append)) == {"preflight": True}
-    changed = f"preflight: the toolchain changed (workarounds {'0' * 16} → {toolchain()['workarounds']})"
-    assert any(line.startswith(changed) for line in logged), logged
-    assert ran(run(flow, "preflight")) == {"preflight": False}
 
 
 def test_force_reruns_and_an_unknown_stage_is_an_error(flow_in):
