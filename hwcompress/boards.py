@@ -42,6 +42,18 @@ class Resources(StrictModel):
     uram: int = Field(0, ge=0)
 
 
+class Shell(StrictModel):
+    """What the bitfile holds besides the accelerator (the interconnect, resets and DMAs FINN's shell adds), from a
+    post-implementation report; the fit check counts it."""
+
+    lut: int = Field(ge=0)
+    ff: int = Field(0, ge=0)
+    bram18: int = Field(0, ge=0)
+    dsp: int = Field(0, ge=0)
+    uram: int = Field(0, ge=0)
+    source: str = Field(min_length=1, description="Which build's report the figures come from.")
+
+
 class Board(StrictModel):
     name: str
     description: str
@@ -50,6 +62,7 @@ class Board(StrictModel):
     shell_flow: ShellFlow
     clock_mhz: float = Field(gt=0, description="The usual fabric clock for FINN designs on this board.")
     resources: Resources
+    shell: Shell | None = Field(None, description="The shell's resources, where measured; else not counted.")
 
 
 def load_board_file(path: Path) -> Board:

@@ -500,10 +500,20 @@ class Utilization(StrictModel):
     """The share of each board resource a design may use (the shell and routing need the rest)."""
 
     lut: Share = 0.85
-    ff: Share = 1.0
+    ff: Share = Field(1.0, description="Must stay 1.0: FINN estimates no flip-flops, so no ceiling can be checked.")
     bram18: Share = 1.0
     dsp: Share = 1.0
     uram: Share = 1.0
+
+    @field_validator("ff")
+    @classmethod
+    def _ff_unchecked(cls, value: float) -> float:
+        if value != 1.0:
+            raise ValueError(
+                "FINN estimates no flip-flops, so hwcompress cannot check a flip-flop ceiling; remove it "
+                "(a FINN design on a Zynq runs out of LUTs long before flip-flops: the parts hold two per LUT)"
+            )
+        return value
 
 
 class TargetConfig(StrictModel):

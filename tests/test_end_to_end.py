@@ -132,7 +132,7 @@ def test_a_design_that_cannot_fit_fails_before_training_with_one_line(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith("error: design does not fit tiny-board: needs ")
-    assert " LUT of 425 allowed (85% of 500) (FINN estimate of the untrained network); lower target.fps" in lines[0]
+    assert " LUT of 425 allowed (85% of 500) (FINN estimate of the untrained network: the layers, " in lines[0]
     assert not (tmp_path / "runs" / "tiny" / "01-train").exists(), "nothing was trained"
     assert not (tmp_path / "runs" / ".incomplete" / "tiny" / "01-train").exists()
 

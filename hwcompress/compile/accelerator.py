@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import numpy as np
 
 from hwcompress.boards import Board, clock_mhz
 from hwcompress.compile.build import run_finn
+from hwcompress.compile.overhead import stream_overhead
 from hwcompress.compile.steps import HOST_TAIL_FILE
 from hwcompress.config import CompileConfig, TargetConfig
 from hwcompress.fileio import write_json
@@ -82,6 +84,7 @@ def compile_qonnx(
     finn_dir.mkdir(parents=True)
     build = run_finn(model_path, finn_dir, board, target, options, tools, golden, progress)
     estimate = parse_estimates(build.reports, clock_mhz(board, target))
+    estimate = dataclasses.replace(estimate, overhead=stream_overhead(build.accelerator_model, board.part))
     compiled = Compiled(estimate, build.finn_verify_results(), board.name, build.bitfile, directory)
     write_json(directory / ESTIMATE_FILE, compiled.to_json())
     shutil.copyfile(build.accelerator_model, directory / ACCELERATOR_FILE)

@@ -27,8 +27,22 @@ class LayerEstimate:
 
 
 @dataclass(frozen=True)
+class Overhead:
+    """What FINN's full build adds between the layers, as FINN estimates it: data-width converters where adjacent
+    streams differ in width and FIFOs between layers at their default depths (its estimate reports count neither)."""
+
+    lut: float = 0.0
+    bram18: float = 0.0
+    uram: float = 0.0
+    dsp: float = 0.0
+    converters: int = 0
+    fifos: int = 0
+
+
+@dataclass(frozen=True)
 class Estimate:
-    """FINN's estimate of the whole accelerator at ``clock_mhz``."""
+    """FINN's estimate of the whole accelerator at ``clock_mhz``: its layers (``lut`` ... ``dsp``), and what the full
+    build adds between them (``overhead``)."""
 
     layers: tuple[LayerEstimate, ...]
     lut: float
@@ -41,6 +55,7 @@ class Estimate:
     bottleneck: str
     clock_mhz: float
     op_counts: dict[str, float]
+    overhead: Overhead = Overhead()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,7 +66,8 @@ class Estimate:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Estimate:
-        return cls(**{**data, "layers": tuple(LayerEstimate(**row) for row in data["layers"])})
+        layers = tuple(LayerEstimate(**row) for row in data["layers"])
+        return cls(**{**data, "layers": layers, "overhead": Overhead(**data.get("overhead", {}))})
 
 
 def _read(report_dir: Path, name: str) -> dict[str, Any]:

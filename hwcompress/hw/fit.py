@@ -9,7 +9,7 @@ from hwcompress.config import Utilization
 from hwcompress.errors import HwcompressError
 from hwcompress.hw.estimate import Estimate
 
-RESOURCES = ("lut", "bram18", "uram", "dsp")  # FINN estimates no flip-flops
+RESOURCES = ("lut", "bram18", "uram", "dsp")  # FINN estimates no flip-flops (config refuses an ff ceiling)
 
 
 class BoardFitError(HwcompressError):
@@ -33,16 +33,29 @@ class Usage:
 
 
 def usage(estimate: Estimate, board: Board, ceiling: Utilization) -> list[Usage]:
-    """Each resource: used (estimate), the board's capacity, and what the ceiling allows."""
+    """Each resource: used (what ``counted`` says: the layers, the converters and FIFOs between them, the shell
+    where the board file gives it), the board's capacity, and what the ceiling allows."""
     rows = []
     for resource in RESOURCES:
         capacity = getattr(board.resources, resource)
-        rows.append(Usage(resource, getattr(estimate, resource), capacity, capacity * getattr(ceiling, resource)))
+        used = getattr(estimate, resource) + getattr(estimate.overhead, resource)
+        used += getattr(board.shell, resource) if board.shell else 0
+        rows.append(Usage(resource, used, capacity, capacity * getattr(ceiling, resource)))
     return rows
 
 
+def counted(estimate: Estimate, board: Board) -> str:
+    """What ``usage`` counts, in words."""
+    overhead = estimate.overhead
+    parts = f"the layers, {overhead.converters} data-width converters and {overhead.fifos} FIFOs"
+    if board.shell:
+        return f"{parts}, and the shell ({board.shell.source})"
+    return f"{parts}; not the DMAs and the shell (no figure for {board.name}: the ceiling leaves them the rest)"
+
+
 def check_fit(estimate: Estimate, board: Board, ceiling: Utilization, label: str = "FINN estimate") -> list[Usage]:
-    """The usage table; raises when any resource exceeds its ceiling (``label`` says where the numbers come from).
+    """The usage table; raises when any resource exceeds its ceiling (``label`` says where the numbers come from,
+    ``counted`` what they count).
 
     Raises:
         BoardFitError: one line with the numbers, e.g. "needs 61,200 LUT of 45,220 allowed on pynq-z2 ...".
@@ -56,7 +69,7 @@ def check_fit(estimate: Estimate, board: Board, ceiling: Utilization, label: str
             for row in over
         ]
         raise BoardFitError(
-            f"design does not fit {board.name}: needs {'; '.join(parts)} ({label}); "
+            f"design does not fit {board.name}: needs {'; '.join(parts)} ({label}: {counted(estimate, board)}); "
             "lower target.fps, use fewer bits, or prune"
         )
     return rows

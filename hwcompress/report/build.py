@@ -10,7 +10,7 @@ from hwcompress.config import Utilization
 from hwcompress.export.check import ExportCheck
 from hwcompress.hw.cost import LayerCost, totals
 from hwcompress.hw.estimate import Estimate
-from hwcompress.hw.fit import usage
+from hwcompress.hw.fit import counted, usage
 from hwcompress.measure.remote import Measured
 from hwcompress.prune.result import PruneSummary
 from hwcompress.sparse.engine import Sparsified
@@ -103,6 +103,7 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
         },
         "utilization": {
             "kind": ESTIMATE,
+            "counts": counted(e, b),
             **{
                 row.resource: {
                     "used": row.used,

@@ -50,6 +50,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         "## Utilisation (*estimate*)",
         "",
+        f"Counts {report['utilization']['counts']}.",
+        "",
         "| resource | used | allowed | board | share |",
         "|---|---:|---:|---:|---:|",
     ]
