@@ -4,10 +4,11 @@ Usage: python bench/zoo_estimates.py [--flows cnv-w1a1-cifar10 cnv-w1a2-cifar10 
                                      [--fps 9150 5000 2580]
 
 For each flow and each target fps: LUT, BRAM18 and fps as FINN estimates them for the network as the flow
-builds it (FINN's estimates do not depend on the trained weights: bench/preflight.py), whether it fits the
-board under the flow's ceilings, and the seconds the estimate took. BNN-PYNQ's synthesized designs for
-comparison (Vivado, measured on the board): CNV-W1A1 26,072 LUT, 124 BRAM36 at 9,150 fps; CNV-W1A2 40,321 LUT
-at 9,150 fps; CNV-W2A2 37,302 LUT, 140 BRAM36 at 2,580 fps.
+builds it (FINN's estimates do not depend on the trained weights: bench/preflight.py), the data-width converters
+and FIFOs FINN's full build inserts between the layers (FINN's estimates of them, which its reports leave out),
+whether the whole fits the board under the flow's ceilings, and the seconds the estimate took. BNN-PYNQ's
+synthesized designs for comparison (Vivado, measured on the board): CNV-W1A1 26,072 LUT, 124 BRAM36 at 9,150 fps;
+CNV-W1A2 40,321 LUT at 9,150 fps; CNV-W2A2 37,302 LUT, 140 BRAM36 at 2,580 fps.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ def main() -> int:
     parser.add_argument("--fps", nargs="*", type=float, help="target fps values (default: each flow's own)")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, {date.today()}\n")
-    print("| flow | target fps | LUT (estimate) | BRAM18 (estimate) | fps (estimate) | fits PYNQ-Z2 | seconds |")
-    print("|---|---|---|---|---|---|---|")
+    print("| flow | target fps | LUT (estimate) | BRAM18 (estimate) | fps (estimate) | converters + FIFOs: n, LUT, "
+          "BRAM18 (estimate) | fits PYNQ-Z2 | seconds |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.flows:
         flow = load_flow(REPO / "flows" / f"{name}.yaml")
         board = get_board(flow.board)
@@ -58,10 +60,11 @@ def main() -> int:
                     Path(tmp) / "model.onnx", Path(tmp) / "out", board, target, flow.compile, Toolchain()
                 )
                 seconds = time.perf_counter() - began
-            est = compiled.estimate
+            est, extra = compiled.estimate, compiled.estimate.overhead
             fits = all(row.fits for row in usage(est, board, flow.target.max_utilization))
             print(
                 f"| {name} | {fps:,.0f} | {est.lut:,.0f} | {est.bram18:,.0f} | {est.fps:,.0f} | "
+                f"{extra.converters} + {extra.fifos}, {extra.lut:,.0f}, {extra.bram18:,.0f} | "
                 f"{'yes' if fits else 'no'} | {seconds:.0f} |",
                 flush=True,
             )

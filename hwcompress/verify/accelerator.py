@@ -71,9 +71,9 @@ def verify_compiled(
     result = compare(outputs, reference, tail)
     divergence = None
     if result.mismatches:
-        differs = result.differing
-        found = first_divergence(directory / FINN_DIR, accelerator, inputs[differs], reference[differs], tail)
-        divergence = found.to_json()
+        wrong = result.differing
+        found = first_divergence(directory / FINN_DIR, accelerator, inputs[wrong], reference[wrong], tail)
+        divergence = found.to_json() if found else None
     accuracy = None if labels is None else float((predictions(outputs, tail) == labels).mean())
     ref_accuracy = None if labels is None else float((reference.reshape(len(reference), -1).argmax(1) == labels).mean())
     return Verification(

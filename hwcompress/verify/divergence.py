@@ -48,9 +48,10 @@ class Divergence:
 
 def first_divergence(
     finn_dir: Path, accelerator: Accelerator, inputs: np.ndarray, reference: np.ndarray, tail: list[dict]
-) -> Divergence:
+) -> Divergence | None:
     """Run FINN's saved step models in ``finn_dir`` on ``inputs`` (at most ``EXAMINED``) and find where their
-    outputs first differ from ``reference`` (the reference model's outputs for them)."""
+    outputs first differ from ``reference`` (the reference's outputs for them); None where FINN's build saved no
+    record of its steps. A step model FINN's executor cannot run (a layer without a Python model) is passed over."""
     from qonnx.core.modelwrapper import ModelWrapper
 
     from hwcompress.compile.finn_compat import generic_layers, import_hw_ops
@@ -61,7 +62,10 @@ def first_divergence(
     inputs, reference = inputs[:EXAMINED], reference[:EXAMINED]
     expected, _ = reference_integers(reference, tail)
     partition_inputs = accelerator.partition_inputs(inputs)
-    timings = json.loads((finn_dir / "report" / "time_per_step.json").read_text())
+    timings_file = finn_dir / "report" / "time_per_step.json"
+    if not timings_file.is_file():
+        return None
+    timings = json.loads(timings_file.read_text())
     tail_cut = partitioned = False
     previous = None
     for step in (name for name in timings if name.startswith("step")):
@@ -71,7 +75,10 @@ def first_divergence(
         if not path.is_file():
             continue
         model = generic_layers(ModelWrapper(str(path)))
-        contexts = _run(model, partition_inputs if partitioned else inputs)
+        try:
+            contexts = _run(model, partition_inputs if partitioned else inputs)
+        except Exception:  # FINN cannot run this saved model (a layer without a Python model): the next one
+            continue
         outputs = np.concatenate([context[model.graph.output[0].name] for context in contexts])
         if not _agrees(outputs, expected, [] if tail_cut else tail):
             return Divergence(step, _first_differing_node(model, contexts, previous), len(inputs))
