@@ -263,7 +263,7 @@ def anchor_hidden_thresholds(model, source):
     """
     from qonnx.custom_op.registry import getCustomOp
 
-    chains = list(requantizers(source).values())
+    chains = requantizers(source)
     position = 0
     for node in model.graph.node:
         consumers = model.find_consumers(node.output[0]) or []

@@ -12,7 +12,7 @@ quantizer computes in float32, scales are the graph's float32 values, and everyt
 evaluated in float64 with the quantizer's own rounding (half to even for ``ROUND``).
 
 Example:
-    >>> chains = requantizers(source)                  # one per compute node, in graph order
+    >>> chains = requantizers(source)                  # one per compute node it can follow, in graph order
     >>> chains[0].thresholds(np.ones(300), -2**31, 2**31)  # (channels, levels - 1) integers
 """
 
@@ -73,11 +73,11 @@ class Requantizer:
         return np.where(always, low, np.where(never, high, hi)).T
 
 
-def requantizers(model) -> dict[str, Requantizer]:
+def requantizers(model) -> list[Requantizer]:
     """Every compute node of a QONNX graph (cleaned up, not streamlined) whose accumulator reaches an activation
-    quantizer through per-channel affine ops, by node name, in graph order. Nodes whose inputs are not integers
-    times one scale, or whose chain holds anything else (a residual addition, a pool), are left out."""
-    found = {}
+    quantizer through per-channel affine ops, in graph order. Nodes whose inputs are not integers times one scale,
+    or whose chain holds anything else (a residual addition, a pool), are left out."""
+    found = []
     for node in model.graph.node:
         if node.op_type not in COMPUTE_OPS:
             continue
@@ -88,7 +88,7 @@ def requantizers(model) -> dict[str, Requantizer]:
             continue
         ints, weight_scale = weights
         accumulator_scale = input_scale * np.broadcast_to(weight_scale, len(ints))
-        found[node.name] = _requantizer(model, node, ints, accumulator_scale, *chain)
+        found.append(_requantizer(model, node, ints, accumulator_scale, *chain))
     return found
 
 
@@ -102,10 +102,10 @@ def _requantizer(model, node, weights: np.ndarray, scale: np.ndarray, chain: lis
             return (y >= 0).astype(np.int64)
     else:
         step, zero, bits = (model.get_initializer(name).astype(np.float64) for name in quantizer.input[1:4])
-        signed, narrow, mode = (_attr(quantizer, key) for key in ("signed", "narrow", "rounding_mode"))
+        signed, narrow = _attr(quantizer, "signed"), _attr(quantizer, "narrow")
         low, high = quant_range(int(bits), bool(signed), bool(narrow))
         count, out_activation = high - low, (1.0, float(low))
-        rounding = _ROUNDING[mode.decode() if isinstance(mode, bytes) else mode]
+        rounding = _ROUNDING[_rounding_mode(quantizer)]
 
         def level_of(y: np.ndarray) -> np.ndarray:
             return np.clip(rounding(y / step + zero), low, high).astype(np.int64) - low
@@ -172,9 +172,8 @@ def _integer_weights(model, node) -> tuple[np.ndarray, np.ndarray] | None:
         weight, scale, zero, bits = params
         if np.any(zero != 0):
             return None
-        signed, narrow, mode = (_attr(quant, key) for key in ("signed", "narrow", "rounding_mode"))
-        mode = mode.decode() if isinstance(mode, bytes) else mode
-        values = np.rint(quantize(weight, scale, zero, bits, signed, narrow, mode) / scale)  # float32, as exported
+        signed, narrow = _attr(quant, "signed"), _attr(quant, "narrow")
+        values = np.rint(quantize(weight, scale, zero, bits, signed, narrow, _rounding_mode(quant)) / scale)  # float32
     scale = np.asarray(scale, dtype=np.float64)
     if node.op_type == "Conv":
         rows = values.reshape(len(values), -1)
@@ -219,6 +218,11 @@ def _attr(node, name: str, default=None):
         if attr.name == name:
             return helper.get_attribute_value(attr)
     return default
+
+
+def _rounding_mode(quant) -> str:
+    mode = _attr(quant, "rounding_mode", "ROUND")
+    return mode.decode() if isinstance(mode, bytes) else mode
 
 
 def _round_half_up(x: np.ndarray) -> np.ndarray:
