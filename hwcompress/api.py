@@ -32,7 +32,7 @@ from hwcompress.config import (
 from hwcompress.errors import ConfigError, HwcompressError
 from hwcompress.fileio import replace_directory, save_onnx, write_json, write_text
 from hwcompress.progress import Progress, no_progress
-from hwcompress.report.markdown import count
+from hwcompress.report.format import count
 
 if TYPE_CHECKING:
     from hwcompress.stages import StageResult

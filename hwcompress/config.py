@@ -74,6 +74,7 @@ class Arch(StrEnum):
     CNV = "cnv"
     MOBILENET = "mobilenet"
     RESNET8 = "resnet8"
+    TABLES = "tables"
 
 
 #: Preset MLPs: FINN's reference MLPs (brevitas bnn_pynq) and LeNet-300-100 (LeCun et al. 1998).
@@ -129,6 +130,25 @@ CONV_PRESETS: dict[Arch, tuple[tuple[ConvSpec, ...], tuple[int, ...]]] = {
 RESIDUAL_PRESETS: dict[Arch, tuple[int, ...]] = {Arch.RESNET8: (16, 32, 64)}
 
 
+class Wiring(StrEnum):
+    LEARNED = "learned"
+    RANDOM = "random"
+
+
+class TablesConfig(StrictModel):
+    """A table network (``arch: tables``): thermometer bits of the pixels, layers of table nodes, a popcount per
+    class over the last layer's nodes (one equal group per class)."""
+
+    nodes: tuple[Annotated[int, Field(ge=1)], ...] = Field((1000,), min_length=1, description="Nodes per layer.")
+    fan_in: int = Field(6, ge=1, le=6, description="Input bits per node (6: one LUT6 per node).")
+    thermometer: int = Field(3, ge=1, le=8, description="Thermometer bits per pixel.")
+    wiring: Wiring = Field(Wiring.LEARNED, description="learned (each node input picks its bit) or random (fixed).")
+    candidates: int | None = Field(
+        None, ge=2, description="Learned wiring: random bits each node input chooses from; default: every input bit."
+    )
+    tau: float = Field(1 / 0.3, gt=0, description="Popcounts are divided by this into the logits.")
+
+
 class ModelConfig(StrictModel):
     arch: Arch = Field(Arch.MLP, description="Topology from the zoo.")
     hidden: tuple[Annotated[int, Field(ge=1)], ...] | None = Field(
@@ -138,6 +158,13 @@ class ModelConfig(StrictModel):
     width: float = Field(
         1.0, gt=0.0, le=8.0, description="Width multiplier of every layer but the classifier (rounded, at least 1)."
     )
+    tables: TablesConfig = Field(TablesConfig(), description="A table network's layers (arch: tables).")
+
+    @model_validator(mode="after")
+    def _tables_only_for_tables(self) -> ModelConfig:
+        if self.arch is not Arch.TABLES and self.tables != TablesConfig():
+            raise ValueError(f"'tables' describes arch 'tables' only; arch '{self.arch}' does not read it")
+        return self
 
     @model_validator(mode="after")
     def _hidden_matches_arch(self) -> ModelConfig:
@@ -184,7 +211,10 @@ class ModelConfig(StrictModel):
 
     @property
     def layer_names(self) -> list[str]:
-        """Compute layers in order: ``conv<i>``, then ``fc<i>``, then ``out``."""
+        """Compute layers in order: ``conv<i>``, then ``fc<i>``, then ``out`` (none in a table network, whose
+        nodes are not quantized layers)."""
+        if self.arch is Arch.TABLES:
+            return []
         convs = [f"conv{i}" for i in range(len(self.conv_channels))]
         return convs + [f"fc{i}" for i in range(len(self.hidden_widths))] + ["out"]
 
@@ -691,6 +721,17 @@ class FlowConfig(StrictModel):
     deploy: DeployConfig = DeployConfig()
     outputs: OutputsConfig = OutputsConfig()
     explore: ExploreConfig | None = Field(None, description="What `hwcompress explore` searches.")
+
+    @model_validator(mode="after")
+    def _tables_compress_otherwise(self) -> FlowConfig:
+        if self.model.arch is Arch.TABLES:
+            used = [name for name in ("prune", "lowrank", "sparsify") if getattr(self, name).enabled]
+            if used:
+                raise ValueError(
+                    f"{', '.join(used)}: a table network has no quantized layers to prune, factorize or sparsify; "
+                    "size it with model.tables.nodes instead"
+                )
+        return self
 
 
 def load_flow(path: str | Path) -> FlowConfig:

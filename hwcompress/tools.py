@@ -20,7 +20,6 @@ class Toolchain:
 
     vivado: Path | None = None
     vitis_hls: Path | None = None
-    verilator: Path | None = None
     board_host: str | None = None
 
     @classmethod
@@ -39,7 +38,6 @@ class Toolchain:
         return cls(
             vivado=find("vivado", "XILINX_VIVADO"),
             vitis_hls=find("vitis_hls", "XILINX_HLS"),
-            verilator=find("verilator"),
             board_host=environ.get("HWCOMPRESS_BOARD_HOST") or None,
         )
 

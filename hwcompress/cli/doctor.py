@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,27 +44,44 @@ def finn_builder_works() -> str:
     return ""
 
 
-def capabilities(tools: Toolchain, versions: dict[str, str | None], finn_problem: str) -> list[Capability]:
+def table_tools() -> dict[str, str | None]:
+    """The versions of the tools that simulate and synthesize a table network's Verilog, and the C++ compiler
+    Verilator builds its simulations with (None where missing)."""
+    from hwcompress.tables.verilator import verilator_version
+    from hwcompress.tables.yosys import yosys_version
+
+    compiler = shutil.which("c++") or shutil.which("g++")
+    return {"Yosys": yosys_version(), "Verilator": verilator_version(), "C++": compiler}
+
+
+def capabilities(
+    tools: Toolchain, versions: dict[str, str | None], finn_problem: str, table: dict[str, str | None]
+) -> list[Capability]:
     missing = [name for name in ("torch", "brevitas", "qonnx") if versions.get(name) is None]
     train_why = f"{', '.join(missing)} not installed; run `make install`" if missing else ""
     finn_why = "finn-plus not installed; run `make install`" if versions.get("finn-plus") is None else finn_problem
     board_why = "" if tools.board_host else "no board configured (set HWCOMPRESS_BOARD_HOST=xilinx@<board address>)"
+    table_missing = [name for name, found in table.items() if found is None]
+    table_why = f"{', '.join(table_missing)} not found; run `make install` (C++: apt-get install g++ make)"
     return [
         Capability("training and QONNX export", not train_why, train_why),
         Capability("FINN estimates and bit-exact simulation", not (train_why or finn_why), train_why or finn_why),
+        Capability("table networks: Verilator simulation and Yosys synthesis", not table_missing, table_why),
         Capability("bitfile", tools.can_build_bitfile, tools.missing_for_bitfile),
         Capability("board measurement", tools.board_host is not None, board_why),
     ]
 
 
-def render(tools: Toolchain, versions: dict[str, str | None], caps: list[Capability]) -> list[str]:
+def render(
+    tools: Toolchain, versions: dict[str, str | None], table: dict[str, str | None], caps: list[Capability]
+) -> list[str]:
     lines = [f"hwcompress {__version__} (Python {platform.python_version()}, {platform.machine()})", "", "Libraries"]
     lines += [f"  {name:<12} {version or 'not installed'}" for name, version in versions.items()]
     lines += ["", "Tools"]
     lines += [
         f"  {'Vivado':<12} {tools.vivado or 'not found (set XILINX_VIVADO or put vivado on PATH)'}",
         f"  {'Vitis HLS':<12} {tools.vitis_hls or 'not found (set XILINX_HLS or put vitis_hls on PATH)'}",
-        f"  {'Verilator':<12} {tools.verilator or 'not found (finn-plus simulates RTL with Vivado xsim only)'}",
+        *(f"  {name:<12} {found or 'not found'}" for name, found in table.items()),
         f"  {'pynq':<12} {'installed' if pynq_installed() else 'not installed (needed on the board only)'}",
         f"  {'board':<12} {tools.board_host or 'none configured'}",
         "",

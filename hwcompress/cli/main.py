@@ -265,15 +265,15 @@ def boards() -> None:
 
 @cli.command()
 def doctor() -> None:
-    """Show library versions, the Xilinx tools found, and what this machine can do."""
-    from hwcompress.cli.doctor import capabilities, finn_builder_works, package_versions, render
+    """Show library versions, the tools found (Xilinx's, Yosys, Verilator), and what this machine can do."""
+    from hwcompress.cli.doctor import capabilities, finn_builder_works, package_versions, render, table_tools
     from hwcompress.tools import Toolchain
 
     tools = Toolchain.detect(os.environ)
-    versions = package_versions()
+    versions, table = package_versions(), table_tools()
     problem = finn_builder_works() if versions.get("finn-plus") else ""
-    caps = capabilities(tools, versions, problem)
-    for line in render(tools, versions, caps):
+    caps = capabilities(tools, versions, problem, table)
+    for line in render(tools, versions, table, caps):
         console.print(line)
     if not caps[1].ok:
         raise SystemExit(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hwcompress.report.markdown import count, pct
+from hwcompress.report.format import count, pct
 
 if TYPE_CHECKING:
     from hwcompress.stages import StageResult
@@ -33,6 +33,8 @@ def summary_lines(name: str, results: list[StageResult], run_dir: Path, report: 
 
 def report_lines(name: str, report: dict[str, Any], reference: str = "reference") -> list[str]:
     """The key numbers of a report, each with its kind."""
+    if report.get("backend") == "tables":
+        return _table_lines(name, report)
     acc, ver, est, use, board = (report[k] for k in ("accuracy", "verify", "estimate", "utilization", "board"))
     verdict = (
         "bit-exact, 0 mismatches"
@@ -51,6 +53,31 @@ def report_lines(name: str, report: dict[str, Any], reference: str = "reference"
         + f"   (estimate){fit}",
         f"  performance   {est['fps']:,.0f} frames/s, {est['latency_us']:.1f} µs latency (estimate)",
         *_measured(report.get("measured")),
+    ]
+
+
+def _table_lines(name: str, report: dict[str, Any]) -> list[str]:
+    """A table network's key numbers: its Verilog's, simulated in Verilator and synthesized by Yosys."""
+    acc, ver, res, use, board, perf = (
+        report[k] for k in ("accuracy", "verify", "resources", "utilization", "board", "performance")
+    )
+    verdict = (
+        "bit-exact, 0 mismatches"
+        if ver["bit_exact"]
+        else f"NOT bit-exact, {count(ver['mismatches'], 'mismatch', 'mismatches')}"
+    )
+    over = [r.upper() for r in ("lut", "ff") if not use[r]["fits"]]
+    fit = f"   DOES NOT FIT {board['name']} ({', '.join(over)} over the ceiling)" if over else ""
+    core, stream = perf["core"], perf["stream"]
+    return [
+        f"{name} (table network) on {board['name']} ({board['part']}) at {board['clock_mhz']:g} MHz",
+        f"  accuracy      torch {pct(acc['torch'])}   tables {pct(acc['tables'])} (simulated)   "
+        f"rtl {pct(acc['rtl'])} (simulated-rtl, {ver['samples']:,} samples)",
+        f"  verification  {verdict} of {ver['samples']:,}, with back-pressure (simulated-rtl)",
+        f"  resources     {res['lut']:,} LUT ({use['lut']['share']:.1%})   {res['ff']:,} FF ({use['ff']['share']:.1%})"
+        f"   {res['logic_levels']} logic levels   (synthesized, Yosys){fit}",
+        f"  performance   core {core['fps']:,.0f} images/s, {core['latency_clocks']:g} clocks; stream "
+        f"{stream['fps']:,.0f} images/s, {stream['beats_per_image']} beats an image (simulated-rtl)",
     ]
 
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from hwcompress.config import Arch, ModelConfig, QuantConfig
+from hwcompress.config import Arch, ModelConfig, QuantConfig, Wiring
 from hwcompress.errors import ConfigError
 from hwcompress.models.convnet import QuantConvNet
 from hwcompress.models.mlp import QuantMLP
 from hwcompress.models.resnet import QuantResNet
+from hwcompress.models.tablenet import TableNet
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,25 @@ def _build_resnet(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int
     )
 
 
+def _build_tables(model: ModelConfig, quant: QuantConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    spec = model.tables
+    if spec.nodes[-1] % num_classes:
+        raise ConfigError(
+            f"model.tables.nodes: the last layer's {spec.nodes[-1]:,} nodes do not split into {num_classes} equal "
+            f"groups, one per class; use a multiple of {num_classes}"
+        )
+    return TableNet(
+        input_shape,
+        num_classes,
+        nodes=spec.nodes,
+        fan_in=spec.fan_in,
+        thermometer=spec.thermometer,
+        learned=spec.wiring is Wiring.LEARNED,
+        candidates=spec.candidates,
+        tau=spec.tau,
+    )
+
+
 BUILDERS: dict[Arch, Callable[[ModelConfig, QuantConfig, tuple[int, ...], int], nn.Module]] = {
     Arch.MLP: _build_mlp,
     Arch.TFC: _build_mlp,
@@ -97,12 +117,19 @@ BUILDERS: dict[Arch, Callable[[ModelConfig, QuantConfig, tuple[int, ...], int], 
     Arch.CNV: _build_convnet,
     Arch.MOBILENET: _build_convnet,
     Arch.RESNET8: _build_resnet,
+    Arch.TABLES: _build_tables,
 }
 
 
 def describe_layers(net: nn.Module, model: ModelConfig, quant: QuantConfig) -> list[str]:
     """One short phrase per compute layer, e.g. ``fc0 784->64 w2 a2``, ``conv0 1->20 5x5 w2 a2`` or
-    ``conv3 16->32 3x3 stride 2 w2 a2``."""
+    ``conv3 16->32 3x3 stride 2 w2 a2``; for a table network, ``tables0 2352->1000 bits, 6 inputs, learned``."""
+    if isinstance(net, TableNet):
+        wiring = model.tables.wiring.value
+        return [
+            f"tables{i} {layer.inputs}->{layer.nodes} bits, {layer.fan_in} inputs, {wiring}"
+            for i, layer in enumerate(net.layers)
+        ]
     modules = {name.rsplit(".", 1)[-1]: module for name, module in net.named_modules()}
     phrases = []
     for layer in layer_plan(model, quant):

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hwcompress.report.format import count, num, pct
 from hwcompress.verify.divergence import Divergence
-
-
-def pct(value: float | None) -> str:
-    """A fraction as a percentage; a dash where not computed."""
-    return "—" if value is None else f"{value:.2%}"
-
-
-def _num(value: float | None, digits: int = 0) -> str:
-    return "—" if value is None else f"{value:,.{digits}f}"
-
-
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """``1 mismatch``, ``3 mismatches``: a number with its noun in the right number."""
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -36,8 +23,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "## Summary",
         "",
         f"- Accelerator on {board['name']} ({board['part']}) at {est['clock_mhz']:g} MHz: "
-        f"{_num(est['lut'])} LUT, {_num(est['bram18'])} BRAM18, {_num(est['dsp'])} DSP; "
-        f"{_num(est['fps'])} frames/s, {est['latency_us']:.1f} µs latency (*estimate*).",
+        f"{num(est['lut'])} LUT, {num(est['bram18'])} BRAM18, {num(est['dsp'])} DSP; "
+        f"{num(est['fps'])} frames/s, {est['latency_us']:.1f} µs latency (*estimate*).",
         f"- Dataflow graph on {ver['samples']:,} test images of {report['dataset']['name'] or 'the given inputs'}: "
         f"{verdict} against the reference; accuracy {pct(acc['dataflow'])} (*simulated*).",
         f"- Accuracy: PyTorch {pct(acc['torch'])}, QONNX {pct(acc['qonnx'])}, dataflow {pct(acc['dataflow'])} "
@@ -59,7 +46,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         row = report["utilization"][resource]
         flag = "" if row["fits"] else " **over**"
         lines.append(
-            f"| {resource.upper()} | {_num(row['used'])} | {_num(row['allowed'])} | "
+            f"| {resource.upper()} | {num(row['used'])} | {num(row['allowed'])} | "
             f"{row['capacity']:,} | {row['share']:.1%}{flag} |"
         )
     prune = report.get("prune")
@@ -116,8 +103,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         channels = f"{row['channels_before']} → {row['channels_after']}" if "channels_after" in row else ""
         lines.append(
             f"| {row.get('layer', '')} | {channels} | {row['finn_node']} | {row['pe'] or ''} | {row['simd'] or ''} | "
-            f"{row['cycles']:,} | {_num(row['lut'])} | {_num(row['bram18'])} | {_num(row['dsp'])} | "
-            f"{_num(row.get('params'))} | {_num(row.get('macs'))} | {bits} |"
+            f"{row['cycles']:,} | {num(row['lut'])} | {num(row['bram18'])} | {num(row['dsp'])} | "
+            f"{num(row.get('params'))} | {num(row.get('macs'))} | {bits} |"
         )
     if report.get("cost"):
         cost = report["cost"]

@@ -6,7 +6,8 @@ One mechanism for every cache (each stage of a run, an exploration's study and i
   dataset) counts by the file's contents, not by its path (``FileContents``): editing a board file reruns what
   read it, moving a dataset reruns nothing, and workers on two machines agree;
 - the code that ran (``code_identity``): each hwcompress module it reaches through its imports, by a hash of the
-  source, and the version of every library those modules import.
+  source, the version of every library those modules import, and of every tool they run from a Python
+  distribution (a console script such as Yosys's), which such a module names in ``TOOL_DISTRIBUTIONS``.
 
 Example:
     >>> reads = ConfigReads(flow, FileContents(SearchPath()))
@@ -41,6 +42,7 @@ NOT_RESULTS = (
     "hwcompress.stages.artifacts",
     "hwcompress.stages.keys",
     "hwcompress.stages.table",
+    "hwcompress.stages.backend",
     "hwcompress.config",
     "hwcompress.fileio",
     "hwcompress.errors",
@@ -50,6 +52,8 @@ NOT_RESULTS = (
     "hwcompress.boards",
 )
 NOT_RESULT_PACKAGES = ("hwcompress", "hwcompress.stages")
+#: The module-level tuple in which a module names the distributions whose tools it runs.
+TOOL_DISTRIBUTIONS = "TOOL_DISTRIBUTIONS"
 
 
 class FileContents:
@@ -91,29 +95,40 @@ def _sha256_of(path: Path, size: int, mtime_ns: int) -> str:
 @cache
 def code_identity(module: str) -> dict[str, str]:
     """The code a stage in ``module`` runs: each hwcompress module its imports reach (but the runner's machinery),
-    ``path: sha256[:16]`` of its source, and ``library: version`` of each library those modules import."""
-    sources, libraries = _reached(module)
+    ``path: sha256[:16]`` of its source, and ``distribution: version`` of each library those modules import and
+    each tool they run."""
+    sources, libraries, tools = _reached(module)
     identity = {
         str(path.relative_to(PACKAGE.parent)): hashlib.sha256(path.read_bytes()).hexdigest()[:16] for path in sources
     }
     distributions = metadata.packages_distributions()
-    for top in sorted(libraries):
-        for name in sorted(set(distributions.get(top, []))):
-            identity[name] = metadata.version(name)
+    names = {name for top in libraries for name in distributions.get(top, [])} | tools
+    for name in sorted(names):
+        identity[name] = _version(name)
     return identity
 
 
-def _reached(start: str) -> tuple[list[Path], set[str]]:
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _reached(start: str) -> tuple[list[Path], set[str], set[str]]:
     """The source files of the hwcompress modules reachable from ``start`` through their imports (at any depth
-    of the code: a function's own imports count), and the top-level names of the libraries they import."""
-    seen, libraries, todo = set(), set(), [start]
+    of the code: a function's own imports count), the top-level names of the libraries they import, and the
+    distributions of the tools they run."""
+    seen, libraries, tools, todo = set(), set(), set(), [start]
     while todo:
         name = todo.pop()
         path = _module_path(name)
         if path is None or name in seen:
             continue
         seen.add(name)
-        for imported in _imports(path, name):
+        tree = ast.parse(path.read_text())
+        tools |= _tool_distributions(tree)
+        for imported in _imports(tree, path, name):
             top = imported.split(".")[0]
             if top == "hwcompress":
                 candidates = [imported]
@@ -123,7 +138,7 @@ def _reached(start: str) -> tuple[list[Path], set[str]]:
                 todo += [c for c in candidates if c not in NOT_RESULTS and c not in NOT_RESULT_PACKAGES]
             elif top not in sys.stdlib_module_names and top != "__future__":
                 libraries.add(top)
-    return sorted(_module_path(name) for name in seen), libraries
+    return sorted(_module_path(name) for name in seen), libraries, tools
 
 
 def _module_path(name: str) -> Path | None:
@@ -134,11 +149,19 @@ def _module_path(name: str) -> Path | None:
     return None
 
 
-def _imports(path: Path, name: str) -> set[str]:
+def _tool_distributions(tree: ast.Module) -> set[str]:
+    """The strings of a module-level ``TOOL_DISTRIBUTIONS = (...)``."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == TOOL_DISTRIBUTIONS for t in node.targets):
+            return {element.value for element in ast.walk(node.value) if isinstance(element, ast.Constant)}
+    return set()
+
+
+def _imports(tree: ast.Module, path: Path, name: str) -> set[str]:
     """Every module ``path`` imports (``from a import b`` counts as a.b, which may name a module or not)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):

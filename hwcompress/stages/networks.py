@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from hwcompress.data import Splits, load_splits
+from hwcompress.config import DataConfig
+from hwcompress.data import Splits, load_dataset, load_splits
 from hwcompress.models import build_model
 from hwcompress.prune.groups import coupling_groups
 from hwcompress.prune.lowrank import split_layers
@@ -25,6 +26,21 @@ def train_config(ctx: StageContext):
 def flow_data(ctx: StageContext) -> Splits:
     """The flow's dataset with its validation split."""
     return load_splits(whole(ctx.flow.data), ctx.env.search)
+
+
+def input_shape_and_classes(ctx: StageContext) -> tuple[tuple[int, ...], int]:
+    """The network's input shape and the number of classes: what a pre-flight needs of the dataset (the split
+    settings are not read, so changing them does not rerun it)."""
+    flow = ctx.flow
+    data_cfg = DataConfig(
+        name=flow.data.name,
+        path=flow.data.path,
+        download=flow.data.download,
+        crop_to=flow.data.crop_to,
+        pad_to=flow.data.pad_to,
+    )
+    data = load_dataset(data_cfg, ctx.env.search)
+    return data_cfg.image_shape(data.input_shape), data.num_classes
 
 
 def untrained_network(ctx: StageContext, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:

@@ -29,6 +29,7 @@ from hwcompress.config import FlowConfig
 from hwcompress.errors import HwcompressError
 from hwcompress.fileio import replace_directory, restore_directory, sha256_file, sha256_json, write_json
 from hwcompress.progress import Progress, no_progress
+from hwcompress.stages.backend import backend_of
 from hwcompress.stages.config_reads import ConfigReads, display_path, values_at
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.keys import FileContents, code_identity
@@ -49,9 +50,12 @@ class Stage:
     run: Callable[[StageContext], StageOutput]
     description: str = ""
 
-    def code(self) -> dict[str, str]:
-        """The code the stage runs (``keys.code_identity`` of its module); a change makes it run again."""
-        return code_identity(self.run.__module__)
+    def code(self, flow: FlowConfig) -> dict[str, str]:
+        """The code the stage runs for ``flow`` (``keys.code_identity`` of its module, or of its backend's body
+        where it delegates); a change makes it run again."""
+        stage = getattr(self.run, "stage", None)
+        module = backend_of(flow).module(stage) if stage else self.run.__module__
+        return code_identity(module or self.run.__module__)
 
     @property
     def dirname(self) -> str:
@@ -103,7 +107,7 @@ def run_stages(
         building = building_dir_of(flow) / stage.dirname
         restore_directory(final, previous)
         old = Manifest.read(final)
-        why = "forced" if stage.name in force else staleness(old, flow, final, stage.code(), files)
+        why = "forced" if stage.name in force else staleness(old, flow, final, stage.code(flow), files)
         if why is None:
             shutil.rmtree(building, ignore_errors=True)  # an abandoned attempt at what is now current
             results.append(StageResult(stage.name, False, old.seconds, old.summary))
@@ -129,7 +133,7 @@ def run_stages(
             hwcompress=__version__,
             config=reads.values(),
             config_hash=reads.digest(),
-            code=stage.code(),
+            code=stage.code(flow),
             inputs=ctx.inputs,
             outputs={artifact.name: sha256_file(ctx.output(artifact)) for artifact in output.artifacts},
             started=started.isoformat(timespec="seconds"),

@@ -21,6 +21,9 @@ def train_stage(ctx: StageContext) -> StageOutput:
     train = train_config(ctx)
     torch.manual_seed(train.seed)
     model = untrained_network(ctx, data.input_shape, data.num_classes)
+    calibrate = getattr(model, "calibrate", None)  # an input encoder fitted to the training images
+    if calibrate is not None:
+        calibrate(data.train_x)
     ctx.log(
         f"{ctx.flow.model.arch} on {data.name}: {len(data.train_x)} train / {len(data.val_x)} val / "
         f"{len(data.test_x)} test images, {sum(p.numel() for p in model.parameters()):,} parameters"

@@ -2,13 +2,14 @@
 
     tn_encoder   thermometer bits of the pixels the first layer reads (pixel >= threshold)
     tn_layer<i>  each node: its truth table as a constant, indexed by its input bits
-    tn_popcount  each class's count of firing nodes in its group
-    tn_argmax    the first class of the highest count (a tree; on a tie the lower class wins)
+    tn_popcount  each class's count of firing nodes in its group (a tree of 6-input counters, then an adder)
+    tn_argmax    the first class of the highest count (a tree; on a tie the lower class wins; registers inside)
     tn_core      the pipeline: one sample per clock, ``latency`` clocks from input to output, all registers
                  advancing together with ``ce``
     tn_axis      the AXI-Stream wrapper: gathers an image's bytes from a stream of ``stream_bits`` (pixel i in
                  byte i, the first byte in the low bits), hands it to the core, and sends {counts, class} as one
-                 beat; ``s_axis_tready`` falls while an image waits, and the core stops while an output waits
+                 beat: one image per ``beats_per_image`` clocks at full rate; ``s_axis_tready`` falls while a
+                 whole image waits for the core, and the core stops while an output waits
 
 Example:
     >>> design = write_rtl(table_model, directory, "quickstart-tables")
@@ -29,6 +30,10 @@ from hwcompress.version import __version__
 RTL_FILE = "table_network.v"
 TOP = "tn_axis"
 CORE = "tn_core"
+#: Levels of the argmax tree between its registers (each level a comparison and a choice: 3 or 4 logic levels).
+ARGMAX_LEVELS = 2
+#: The stream's width: the Zynq's high-performance ports and PYNQ's AXI DMA carry 64 bits.
+STREAM_BITS = 64
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class RtlDesign:
         return cls(**{**data, "layers": tuple(data["layers"])})
 
 
-def write_rtl(model: TableModel, directory: Path, name: str, stream_bits: int = 64) -> RtlDesign:
+def write_rtl(model: TableModel, directory: Path, name: str, stream_bits: int = STREAM_BITS) -> RtlDesign:
     """Write ``table_network.v`` for ``model`` into ``directory``; ``name`` goes into its header."""
     pixels = int(np.prod(model.input_shape))
     used = sorted(set(model.layers[0].wires.reshape(-1).tolist()))  # the encoder bits the first layer reads
@@ -66,7 +71,7 @@ def write_rtl(model: TableModel, directory: Path, name: str, stream_bits: int = 
         layers=tuple(layer.nodes for layer in model.layers),
         classes=model.classes,
         count_bits=count_bits,
-        latency=len(model.layers) + 4,  # input register, encoder, layers, popcount, argmax
+        latency=len(model.layers) + 3 + argmax_stages(model.classes),  # input, encoder, layers, popcount, argmax
         stream_bits=stream_bits,
         beats_per_image=-(-pixels * 8 // stream_bits),
         output_bytes=output_bytes,
@@ -136,6 +141,8 @@ def _layer(index: int, wires: np.ndarray, tables: np.ndarray, width: int) -> str
 
 
 def _popcount(model: TableModel, design: RtlDesign) -> str:
+    """Each class's count as a tree of counters (6, 5, 4 or 3 bits of one weight into their 3- or 2-bit sum, one
+    LUT per sum bit) until every weight holds at most two bits, then one carry-chain addition."""
     nodes, group, width = model.layers[-1].nodes, model.group, design.count_bits
     lines = [
         "module tn_popcount (",
@@ -144,17 +151,73 @@ def _popcount(model: TableModel, design: RtlDesign) -> str:
         f"    input  wire [{nodes - 1}:0] x,",
         f"    output reg  [{design.classes * width - 1}:0] counts",
         ");",
-        "  always @(posedge clk) if (ce) begin",
+        *_COUNTERS,
     ]
+    sums = []
     for c in range(design.classes):
-        terms = " + ".join(f"x[{c * group + j}]" for j in range(group))
-        lines.append(f"    counts[{c * width} +: {width}] <= {width}'d0 + {terms};")
-    lines += ["  end", "endmodule", ""]
+        wires, (first, second) = _compress([f"x[{c * group + j}]" for j in range(group)], f"p{c}_", width)
+        lines += wires
+        sums.append(f"    counts[{c * width} +: {width}] <= {first} + {second};")
+    lines += ["  always @(posedge clk) if (ce) begin", *sums, "  end", "endmodule", ""]
     return "\n".join(lines)
 
 
+#: ``COUNTn_k``: bit k of the number of ones in an n-bit address, as an n-input table; one LUT each.
+_COUNTERS = [
+    f"  localparam [{2**n - 1}:0] COUNT{n}_{k} = {2**n}'b"
+    + "".join(str((address.bit_count() >> k) & 1) for address in reversed(range(2**n)))
+    + ";"
+    for n in range(3, 7)
+    for k in range(n.bit_length())
+]
+
+
+def compressor_luts(bits: int, width: int) -> int:
+    """The LUTs of one class's popcount of ``bits`` bits into ``width``: one per counter output, and one per bit of
+    the final adder from the lowest weight that holds two bits."""
+    wires, columns = _reduce([f"b{i}" for i in range(bits)], "p")
+    pairs = [weight for weight, column in enumerate(columns) if len(column) == 2]
+    adder = width - pairs[0] if pairs else 0
+    return sum(line.startswith("  assign") for line in wires) + adder
+
+
+def _compress(bits: list[str], prefix: str, width: int) -> tuple[list[str], tuple[str, str]]:
+    """Wires that reduce ``bits`` (all of weight 1) to two ``width``-bit numbers with the same sum."""
+    lines, columns = _reduce(bits, prefix)
+    operands = []
+    for row in range(2):
+        parts = [column[row] if row < len(column) else "1'b0" for column in reversed(columns)]
+        padding = [f"{width - len(parts)}'d0"] if width > len(parts) else []
+        operands.append(f"{{{', '.join(padding + parts)}}}")
+    return lines, (operands[0], operands[1])
+
+
+def _reduce(bits: list[str], prefix: str) -> tuple[list[str], list[list[str]]]:
+    """Counters that leave at most two bits of each weight: their wires, and the bits of each weight."""
+    columns = [list(bits)]
+    lines, counter = [], 0
+    while any(len(column) > 2 for column in columns):
+        reduced: list[list[str]] = [[] for _ in range(len(columns) + 2)]
+        for weight, column in enumerate(columns):
+            while len(column) > 2:
+                take, column = column[:6], column[6:]
+                outputs, name = len(take).bit_length(), f"{prefix}{counter}"
+                counter += 1
+                address = ", ".join(reversed(take))
+                lines.append(f"  wire [{outputs - 1}:0] {name};")
+                lines += [f"  assign {name}[{k}] = COUNT{len(take)}_{k}[{{{address}}}];" for k in range(outputs)]
+                for k in range(outputs):
+                    reduced[weight + k].append(f"{name}[{k}]")
+            reduced[weight] += column
+        while reduced and not reduced[-1]:
+            reduced.pop()
+        columns = reduced
+    return lines, columns
+
+
 def _argmax(design: RtlDesign) -> str:
-    """A tree of comparisons; at each node the lower-indexed side wins ties."""
+    """A tree of comparisons, where the lower-indexed side wins ties, with a register after every
+    ``ARGMAX_LEVELS`` levels of it."""
     width, classes = design.count_bits, design.classes
     lines = [
         "module tn_argmax (",
@@ -165,8 +228,9 @@ def _argmax(design: RtlDesign) -> str:
         f"    output reg  [{classes * width - 1}:0] counts_out",
         ");",
     ]
+    registers: list[str] = []
     level = [(f"counts[{c * width} +: {width}]", f"8'd{c}") for c in range(classes)]
-    depth = 0
+    counts, depth = "counts", 0
     while len(level) > 1:
         merged = []
         for i in range(0, len(level) - 1, 2):
@@ -179,15 +243,32 @@ def _argmax(design: RtlDesign) -> str:
         if len(level) % 2:
             merged.append(level[-1])
         level, depth = merged, depth + 1
+        if depth % ARGMAX_LEVELS == 0 and len(level) > 1:  # a pipeline register across the tree
+            held = []
+            for i, (value, index) in enumerate(level):
+                lines.append(f"  reg [{width - 1}:0] r{depth}_v{i};")
+                lines.append(f"  reg [7:0] r{depth}_c{i};")
+                registers += [f"    r{depth}_v{i} <= {value};", f"    r{depth}_c{i} <= {index};"]
+                held.append((f"r{depth}_v{i}", f"r{depth}_c{i}"))
+            lines.append(f"  reg [{classes * width - 1}:0] counts{depth};")
+            registers.append(f"    counts{depth} <= {counts};")
+            level, counts = held, f"counts{depth}"
     lines += [
         "  always @(posedge clk) if (ce) begin",
+        *registers,
         f"    best <= {level[0][1]};",
-        "    counts_out <= counts;",
+        f"    counts_out <= {counts};",
         "  end",
         "endmodule",
         "",
     ]
     return "\n".join(lines)
+
+
+def argmax_stages(classes: int) -> int:
+    """Register stages of the argmax tree: one after every ``ARGMAX_LEVELS`` levels, and one at its end."""
+    depth = max(1, math.ceil(math.log2(classes)))
+    return 1 + (depth - 1) // ARGMAX_LEVELS
 
 
 def _core(design: RtlDesign) -> str:
@@ -253,7 +334,7 @@ def _axis(design: RtlDesign) -> str:
             "  reg full;",
             "  wire ce = !(m_axis_tvalid && !m_axis_tready);  // the whole pipeline waits while an output waits",
             "  wire hand_off = full && ce;",
-            "  assign s_axis_tready = !full;",
+            "  assign s_axis_tready = !full || ce;  // a waiting image leaves as the next one's first beat comes in",
             "  wire out_valid;",
             "  wire [7:0] out_class;",
             f"  wire [{counts - 1}:0] out_counts;",

@@ -6,7 +6,7 @@ number of firing nodes in its group of the last layer (group c holds nodes c * s
 predicted class is the first of the highest counts.
 
 Example:
-    >>> model = TableModel.of(net)                   # from a trained ``network.TableNet``
+    >>> model = TableModel.of(net)                   # from a trained ``models.tablenet.TableNet``
     >>> model.counts(images), model.predict(images)  # (N, classes) integers, (N,) classes
     >>> model.save(directory); TableModel.load(directory)
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwcompress.tables.encoder import thermometer
+from hwcompress.models.thermometer import thermometer
 
 TABLES_JSON = "tables.json"
 TABLES_NPZ = "tables.npz"

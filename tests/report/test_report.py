@@ -8,7 +8,8 @@ from hwcompress.hw.cost import LayerCost
 from hwcompress.hw.estimate import Estimate, LayerEstimate
 from hwcompress.prune.result import LayerChannels, PruneSummary
 from hwcompress.report.build import ReportInputs, build_report, merge_layers
-from hwcompress.report.markdown import count, render_markdown
+from hwcompress.report.format import count
+from hwcompress.report.markdown import render_markdown
 from hwcompress.sparse.deep_compression import LayerStorage, Storage
 from hwcompress.sparse.engine import Sparsified
 from hwcompress.verify.accelerator import Verification

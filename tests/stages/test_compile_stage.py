@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hwcompress.hw.estimate import Estimate, LayerEstimate
-from hwcompress.stages.compile import fps_shortfall
+from hwcompress.stages.finn.compile import fps_shortfall
 
 
 def _estimate(bottleneck: LayerEstimate, fps: float) -> Estimate:

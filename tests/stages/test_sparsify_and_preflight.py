@@ -4,7 +4,8 @@ import pytest
 
 from hwcompress.config import parse_flow
 from hwcompress.stages import DIRNAMES, plan, run_stages
-from hwcompress.stages.artifacts import PREFLIGHT_DESIGN, SPARSIFIED
+from hwcompress.stages.artifacts import SPARSIFIED
+from hwcompress.stages.finn.artifacts import PREFLIGHT_DESIGN
 from hwcompress.stages.manifest import Manifest
 from hwcompress.tools import Environment
 

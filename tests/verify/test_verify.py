@@ -1,4 +1,3 @@
-
 import numpy as np
 
 from hwcompress.verify.accelerator import verify_compiled

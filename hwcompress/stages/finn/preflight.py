@@ -15,35 +15,26 @@ import torch
 
 from hwcompress.boards import cycles_per_image, get_board
 from hwcompress.compile.steps import plan_steps
-from hwcompress.config import Allocation, DataConfig
-from hwcompress.data import load_dataset
+from hwcompress.config import Allocation
 from hwcompress.hw.fit import check_fit
 from hwcompress.prune.engine import channel_counts_for
 from hwcompress.prune.groups import coupling_groups
 from hwcompress.prune.lowrank import bottleneck_bits, split_layers, splits_for
 from hwcompress.prune.scoring import per_mac
 from hwcompress.prune.surgery import prune_channels
-from hwcompress.stages.artifacts import PREFLIGHT_DESIGN
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.estimating import estimate_network
-from hwcompress.stages.networks import untrained_network
+from hwcompress.stages.finn.artifacts import PREFLIGHT_DESIGN
+from hwcompress.stages.networks import input_shape_and_classes, untrained_network
 
 
 def preflight_stage(ctx: StageContext) -> StageOutput:
     flow = ctx.flow
-    data_cfg = DataConfig(
-        name=flow.data.name,
-        path=flow.data.path,
-        download=flow.data.download,
-        crop_to=flow.data.crop_to,
-        pad_to=flow.data.pad_to,
-    )
-    data = load_dataset(data_cfg, ctx.env.search)
-    input_shape = data_cfg.image_shape(data.input_shape)
+    input_shape, num_classes = input_shape_and_classes(ctx)
     board, target = get_board(flow.board), whole(flow.target)
     torch.manual_seed(0)
-    model = untrained_network(ctx, input_shape, data.num_classes)
+    model = untrained_network(ctx, input_shape, num_classes)
     label = "FINN estimate of the untrained network"
     if flow.prune.enabled:
         prune = whole(flow.prune)

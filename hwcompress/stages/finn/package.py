@@ -11,9 +11,10 @@ from hwcompress.config import BitfileMode
 from hwcompress.fileio import replace_directory, write_bytes
 from hwcompress.package.bundle import archive, write_bundle
 from hwcompress.package.inputs import accelerator_inputs
-from hwcompress.stages.artifacts import BUNDLE_ARCHIVE, BUNDLE_MANIFEST, DATAFLOW_OUTPUTS, DESIGN
+from hwcompress.stages.artifacts import BUNDLE_ARCHIVE, BUNDLE_MANIFEST
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
+from hwcompress.stages.finn.artifacts import DATAFLOW_OUTPUTS, DESIGN
 from hwcompress.stages.networks import flow_data
 from hwcompress.version import __version__
 

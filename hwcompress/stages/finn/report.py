@@ -7,19 +7,10 @@ from hwcompress.fileio import write_bytes, write_json, write_text
 from hwcompress.hw.cost import layer_costs
 from hwcompress.report.build import ReportInputs, build_report
 from hwcompress.report.markdown import render_markdown
-from hwcompress.stages.artifacts import (
-    DESIGN,
-    EXPORT_CHECK,
-    MEASURED,
-    PRUNING,
-    REPORT_JSON,
-    REPORT_MD,
-    SPARSIFIED,
-    TRAINING,
-    VERIFICATION,
-)
+from hwcompress.stages.artifacts import MEASURED, PRUNING, REPORT_JSON, REPORT_MD, SPARSIFIED, TRAINING
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
+from hwcompress.stages.finn.artifacts import DESIGN, EXPORT_CHECK, VERIFICATION
 from hwcompress.stages.networks import final_network
 
 

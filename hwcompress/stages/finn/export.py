@@ -7,8 +7,9 @@ import numpy as np
 from hwcompress.export.check import compare_outputs, op_counts
 from hwcompress.export.qonnx_export import export_qonnx_model
 from hwcompress.fileio import save_onnx, write_json, write_npy
-from hwcompress.stages.artifacts import EXPORT_CHECK, GOLDEN_INPUT, GOLDEN_OUTPUT, QONNX_MODEL, TRAINING
+from hwcompress.stages.artifacts import TRAINING
 from hwcompress.stages.context import StageContext, StageOutput
+from hwcompress.stages.finn.artifacts import EXPORT_CHECK, GOLDEN_INPUT, GOLDEN_OUTPUT, QONNX_MODEL
 from hwcompress.stages.networks import final_network, flow_data
 from hwcompress.train.loop import predict
 from hwcompress.verify.qonnx_exec import execute_qonnx

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hwcompress.tables.encoder import fit_thresholds
+from hwcompress.models.thermometer import fit_thresholds
 
 
 class TableLayer(nn.Module):

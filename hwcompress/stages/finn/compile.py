@@ -5,7 +5,9 @@ from __future__ import annotations
 from hwcompress.boards import get_board
 from hwcompress.compile.accelerator import compile_qonnx
 from hwcompress.hw.estimate import Estimate
-from hwcompress.stages.artifacts import (
+from hwcompress.stages.config_reads import whole
+from hwcompress.stages.context import StageContext, StageOutput
+from hwcompress.stages.finn.artifacts import (
     ACCELERATOR,
     ACCELERATOR_PARENT,
     DESIGN,
@@ -14,8 +16,6 @@ from hwcompress.stages.artifacts import (
     HOST_TAIL,
     QONNX_MODEL,
 )
-from hwcompress.stages.config_reads import whole
-from hwcompress.stages.context import StageContext, StageOutput
 
 
 def compile_stage(ctx: StageContext) -> StageOutput:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from hwcompress.fileio import write_json, write_npy
-from hwcompress.stages.artifacts import DATAFLOW_OUTPUTS, DESIGN, VERIFICATION
 from hwcompress.stages.context import StageContext, StageOutput
+from hwcompress.stages.finn.artifacts import DATAFLOW_OUTPUTS, DESIGN, VERIFICATION
 from hwcompress.stages.networks import final_network, flow_data
 from hwcompress.train.reference import predict_exact
 from hwcompress.verify.accelerator import verify_compiled

@@ -1,0 +1,1 @@
+"""The table-network backend's stage bodies (``stages.backend``): its own Verilog, Verilator and Yosys."""

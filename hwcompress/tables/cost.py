@@ -1,0 +1,82 @@
+"""A cheap count of a table network's logic from its shape alone: for the pre-flight (before training) and the
+exploration. BENCHMARKS.md compares it with Yosys.
+
+Per part, in 7-series cells: one LUT per encoder bit (a threshold that is a multiple of 4 depends on 6 pixel
+bits); one LUT per node (of at most 6 inputs); the popcount's counters and final adder, counted from the tree
+``rtl`` writes; two LUTs per bit of each comparison in the argmax; a few for the stream's control. Flip-flops: the
+top 6 bits of each pixel in the stream buffer and the pixel register (the encoder reads no others), and one per
+bit between pipeline stages. Before training the wiring is unknown: the encoder bits are those that
+``nodes * fan_in`` random picks would reach.
+
+Example:
+    >>> cost = estimate_cost(TableShape(pixels=784, thermometer=3, nodes=(1000,), fan_in=6, classes=10))
+    >>> cost.lut, cost.ff, cost.parts
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from hwcompress.tables.rtl import STREAM_BITS, compressor_luts
+
+#: Bits of a pixel the encoder reads (its thresholds are multiples of 4): Yosys removes the registers of the others.
+PIXEL_BITS_KEPT = 6
+#: LUTs of the stream interface's control (beat counter, handshakes), measured by Yosys on the digits design.
+STREAM_CONTROL_LUT = 12
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """What the cost depends on: the input, the encoder, the layers and the classes (``encoder_bits``: how many
+    thermometer bits the first layer reads; None before training)."""
+
+    pixels: int
+    thermometer: int
+    nodes: tuple[int, ...]
+    fan_in: int
+    classes: int
+    encoder_bits: int | None = None
+
+
+@dataclass(frozen=True)
+class TableCost:
+    """LUT and FF in total and per part (encoder, tables, popcount, argmax, stream)."""
+
+    lut: int
+    ff: int
+    parts: dict[str, int]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> TableCost:
+        return cls(**data)
+
+
+def expected_encoder_bits(shape: TableShape) -> int:
+    """The thermometer bits the first layer reads: given, or the expected number of distinct bits among
+    ``nodes[0] * fan_in`` random picks of ``pixels * thermometer``."""
+    if shape.encoder_bits is not None:
+        return shape.encoder_bits
+    bits, picks = shape.pixels * shape.thermometer, shape.nodes[0] * shape.fan_in
+    return round(bits * (1 - (1 - 1 / bits) ** picks))
+
+
+def estimate_cost(shape: TableShape, stream_bits: int = STREAM_BITS) -> TableCost:
+    encoder = expected_encoder_bits(shape)
+    group = shape.nodes[-1] // shape.classes
+    count_bits = max(1, math.ceil(math.log2(group + 1)))
+    parts = {
+        "encoder": encoder,
+        "tables": sum(shape.nodes),
+        "popcount": shape.classes * compressor_luts(group, count_bits),
+        "argmax": (shape.classes - 1) * 2 * count_bits,
+        "stream": STREAM_CONTROL_LUT,
+    }
+    beats = -(-shape.pixels * 8 // stream_bits)
+    used_pixels = min(shape.pixels, encoder)
+    kept = beats * stream_bits * PIXEL_BITS_KEPT // 8 + PIXEL_BITS_KEPT * used_pixels  # stream buffer, pixel register
+    ff = kept + encoder + sum(shape.nodes) + 2 * shape.classes * count_bits + 16
+    return TableCost(lut=sum(parts.values()), ff=ff, parts=parts)
