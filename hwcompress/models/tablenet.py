@@ -11,8 +11,8 @@ Gradients: a table entry gets the output's gradient straight through (where the 
 gets the extended finite difference: for input k, the table's differences between the addresses with k set and
 clear, over all addresses, weighted alpha * beta^h by the Hamming distance h of the other bits from the current
 address. Learned wiring keeps a weight row per node input over the layer's input bits (or over ``candidates``
-random ones); the forward pass reads the bit of the largest weight, the backward pass treats the choice as the
-weighted sum, so the weights get the input bits times the input's gradient.
+random ones); the forward pass reads the bit of the largest weight; backward, a weight gets the input's gradient
+times its bit as -1/+1, and the chosen bit gets the input's gradient (DWN's learnable mapping).
 """
 
 from __future__ import annotations
@@ -64,21 +64,27 @@ class TableLayer(nn.Module):
 
 
 class LearnedSelection(torch.autograd.Function):
-    """The bits learned wiring reads: forward the chosen ones, backward as if each node input were the weighted
-    sum of its candidate bits (straight through the argmax): a weight's gradient is its bit times the input's."""
+    """The bits learned wiring reads: forward the chosen ones; backward as DWN's learnable mapping, where a weight's
+    gradient is the input's gradient times its bit taken as -1/+1 (so a weight learns the bit's correlation with
+    the loss, whether the bit is 0 or 1), and each chosen bit gets its node input's gradient (straight through the
+    argmax), so the layer before learns too."""
 
     @staticmethod
     def forward(ctx, bits, wiring, wires, choices):
-        ctx.save_for_backward(bits, choices)
+        ctx.save_for_backward(bits, wires, choices)
         ctx.shape = wiring.shape
         return bits[:, wires]  # (batch, nodes, fan_in)
 
     @staticmethod
     def backward(ctx, grad):
-        bits, choices = ctx.saved_tensors
+        bits, wires, choices = ctx.saved_tensors
         nodes, fan_in, _ = ctx.shape
-        every = (grad.reshape(len(bits), -1).T @ bits).reshape(nodes, fan_in, bits.shape[1])
-        return None, every if choices is None else every.gather(-1, choices), None, None
+        flat = grad.reshape(len(bits), -1)
+        every = (flat.T @ (2 * bits - 1)).reshape(nodes, fan_in, bits.shape[1])
+        grad_bits = None
+        if ctx.needs_input_grad[0]:
+            grad_bits = torch.zeros_like(bits).index_add_(1, wires.reshape(-1), flat)
+        return grad_bits, every if choices is None else every.gather(-1, choices), None, None
 
 
 class TableLookup(torch.autograd.Function):

@@ -42,11 +42,19 @@ def test_extended_finite_difference_matches_its_definition():
     assert torch.allclose(efd(table, address, fan_in), expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("wiring", [{"learned": True}, {"learned": True, "candidates": 8}, {"learned": False}])
-def test_every_parameter_gets_a_gradient_and_training_lowers_the_loss(digits_images, wiring):
+@pytest.mark.parametrize(
+    ("nodes", "wiring"),
+    [
+        ((100,), {"learned": True}),
+        ((100,), {"learned": True, "candidates": 8}),
+        ((100,), {"learned": False}),
+        ((120, 60), {"learned": True}),  # the first layer learns through the second's wiring
+    ],
+)
+def test_every_parameter_gets_a_gradient_and_training_lowers_the_loss(digits_images, nodes, wiring):
     images, labels = digits_images
     torch.manual_seed(0)
-    net = TableNet((1, 8, 8), 10, nodes=(100,), fan_in=6, thermometer=2, **wiring)
+    net = TableNet((1, 8, 8), 10, nodes=nodes, fan_in=6, thermometer=2, **wiring)
     net.calibrate(images)
     optimizer = torch.optim.Adam(net.parameters(), lr=0.05)
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
