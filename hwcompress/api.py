@@ -172,7 +172,8 @@ def explore(
 ) -> Exploration:
     """Search ``flow``'s ``explore`` space for the designs that trade accuracy against FINN's LUT and BRAM18 best.
 
-    Trains the flow's network first (the parent, a train stage like ``run``'s), then runs the Optuna study in
+    Trains the flow's network first (the parent, a train stage like ``run``'s; not for a table network, whose
+    candidates train from scratch), then runs the Optuna study in
     ``workers`` processes sharing ``storage`` (default: a journal file in ``runs/<flow>/explore/``; a
     ``postgresql://`` URL shares the study between machines); a rerun continues it. Writes the front, its plots
     and a flow per front design, then takes the ``explore.finalize`` most accurate of them through ``run``.
@@ -184,7 +185,7 @@ def explore(
     from hwcompress.explore.space import check_space
     from hwcompress.stages.allocating import queue_allocator_designs
     from hwcompress.stages.explore_results import write_results
-    from hwcompress.stages.exploring import explore_study
+    from hwcompress.stages.exploring import explore_study, is_tables
     from hwcompress.tools import Environment
 
     config = load(flow, runs_dir)
@@ -196,8 +197,11 @@ def explore(
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     check_space(config, config.explore)
     env = environment or Environment()
-    log(f"{config.name}: the parent network first (train stage), then {config.explore.trials} trials")
-    run(config, until="train", environment=env, reporter=reporter, progress=progress, log=log)
+    if is_tables(config):
+        log(f"{config.name}: {config.explore.trials} table networks, each trained from scratch")
+    else:
+        log(f"{config.name}: the parent network first (train stage), then {config.explore.trials} trials")
+        run(config, until="train", environment=env, reporter=reporter, progress=progress, log=log)
     queue_allocator_designs(config, env, storage, log)
     study = explore_study(config, env, storage, workers, progress, log)
     exploration = write_results(config, study)

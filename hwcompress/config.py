@@ -656,6 +656,20 @@ class SamplerName(StrEnum):
     RANDOM = "random"
 
 
+class TablesSpace(StrictModel):
+    """What ``hwcompress explore`` searches for a table network (``arch: tables``): each candidate is trained from
+    scratch for ``epochs`` epochs and counted by the cost model before it is trained."""
+
+    nodes: list[tuple[Annotated[int, Field(ge=1)], ...]] = Field(
+        [(250,), (500,), (1000,)], min_length=1, description="Layer lists to try, e.g. [[500], [2000, 1000]]."
+    )
+    fan_in: list[Annotated[int, Field(ge=1, le=6)]] = Field([6], min_length=1, description="Input bits per node.")
+    thermometer: list[Annotated[int, Field(ge=1, le=8)]] = Field(
+        [2, 3], min_length=1, description="Thermometer bits per pixel."
+    )
+    epochs: int = Field(2, ge=1, description="Epochs training each candidate from scratch (train.lr, schedule).")
+
+
 class ExploreConfig(StrictModel):
     """The search of ``hwcompress explore``: per-layer bits, widths, input crop and target fps for the flow's board.
 
@@ -695,6 +709,7 @@ class ExploreConfig(StrictModel):
     finalize: int = Field(
         0, ge=0, description="Front designs (most accurate first) then trained fully and taken through the whole flow."
     )
+    tables: TablesSpace = Field(TablesSpace(), description="The space of a table network (arch: tables).")
 
 
 class OutputsConfig(StrictModel):
@@ -732,6 +747,26 @@ class FlowConfig(StrictModel):
                     "size it with model.tables.nodes instead"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _explore_space_of_the_backend(self) -> FlowConfig:
+        if self.explore is None:
+            return self
+        written = self.explore.model_fields_set
+        if self.model.arch is Arch.TABLES:
+            finn_only = sorted(written & FINN_SPACE)
+            if finn_only:
+                raise ValueError(
+                    f"explore.{finn_only[0]} searches FINN designs; a table network's space is explore.tables"
+                )
+        elif "tables" in written:
+            raise ValueError(f"explore.tables searches table networks; arch '{self.model.arch}' is not one")
+        return self
+
+
+#: The exploration settings that only FINN designs read.
+FINN_SPACE = frozenset({"weight_bits", "act_bits", "widths", "crop", "fps", "allocator", "distill", "finetune_epochs",
+                        "finetune_lr"})  # fmt: skip
 
 
 def load_flow(path: str | Path) -> FlowConfig:

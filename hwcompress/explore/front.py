@@ -1,7 +1,8 @@
 """The exploration's results as rows: every finished trial, the Pareto front, as CSV and as a markdown table.
 
-Labels: LUT, BRAM18, DSP, fps and latency are FINN's estimates; accuracy is validation accuracy after the
-candidate's short fine-tune (``simulated`` numbers come only from the full flow a front design is run through).
+Labels: LUT, BRAM18, DSP, fps and latency are estimates (FINN's; the cost model's for table networks); accuracy is
+validation accuracy after the candidate's short fine-tune or training (``simulated`` numbers come only from the full
+flow a front design is run through).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from hwcompress.explore.space import Design
+from hwcompress.explore.space import Design, TableDesign, design_of
 
 #: The user attributes a trial records (set by the objective, read here).
 ESTIMATE_ATTR = "estimate"
@@ -23,10 +24,10 @@ SAME_AS_ATTR = "same_as"
 
 @dataclass(frozen=True)
 class TrialRow:
-    """One finished trial: its design, FINN's estimate, and its validation accuracy (None: never trained)."""
+    """One finished trial: its design, its estimate, and its validation accuracy (None: never trained)."""
 
     number: int
-    design: Design
+    design: Design | TableDesign
     feasible: bool
     val_accuracy: float | None
     lut: float
@@ -47,7 +48,7 @@ def row_of(trial: Any) -> TrialRow:
     estimate = trial.user_attrs[ESTIMATE_ATTR]
     return TrialRow(
         number=trial.number,
-        design=Design.from_params(trial.params),
+        design=design_of(trial.params),
         feasible=all(value <= 0 for value in trial.constraints.values()),
         val_accuracy=trial.user_attrs.get(ACCURACY_ATTR),
         lut=estimate["lut"],

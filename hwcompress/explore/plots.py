@@ -19,10 +19,10 @@ FPS_COLOURS = ListedColormap(plt.get_cmap("viridis")(np.linspace(0.0, 0.85, 256)
 
 
 def plot_front(rows: list[TrialRow], front: list[TrialRow], path: Path, title: str,
-               by_fps: dict[float, list[TrialRow]] | None = None) -> None:  # fmt: skip
-    """Validation accuracy against estimated LUT for every trained design, fps as colour, designs that break a
-    constraint in grey; the front ringed and joined by a line, or with several target fps (``by_fps``), each
-    target's own front joined in its colour instead."""
+               by_fps: dict[float, list[TrialRow]] | None = None, estimate: str = "FINN estimate") -> None:  # fmt: skip
+    """Validation accuracy against LUT (``estimate`` says whose) for every trained design, fps as colour, designs
+    that break a constraint in grey; the front ringed and joined by a line, or with several target fps
+    (``by_fps``), each target's own front joined in its colour instead."""
     trained = [row for row in rows if row.trained]
     feasible = [row for row in trained if row.feasible]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
@@ -34,7 +34,7 @@ def plot_front(rows: list[TrialRow], front: list[TrialRow], path: Path, title: s
         norm = LogNorm(min(fps), max(fps)) if min(fps) < max(fps) else None
         points = ax.scatter([r.lut for r in feasible], [r.val_accuracy for r in feasible], c=fps, cmap=FPS_COLOURS,
                             norm=norm, s=22, label="feasible")  # fmt: skip
-        fig.colorbar(points, ax=ax, label="fps (estimate)")
+        fig.colorbar(points, ax=ax, label=f"fps ({estimate})")
         for fps, rows_at in (by_fps or {}).items():
             ax.plot([r.lut for r in rows_at], [r.val_accuracy for r in rows_at], "-", lw=1.2, zorder=1,
                     color=points.cmap(points.norm(fps)), label=f"front at {fps:,.0f} fps")  # fmt: skip
@@ -44,12 +44,35 @@ def plot_front(rows: list[TrialRow], front: list[TrialRow], path: Path, title: s
             ax.plot([r.lut for r in line], [r.val_accuracy for r in line], "-", color="crimson", lw=1, zorder=1)
         ax.scatter([r.lut for r in line], [r.val_accuracy for r in line], s=70, facecolors="none",
                    edgecolors="crimson", lw=1.5, label="Pareto front")  # fmt: skip
-    ax.set_xlabel("LUT (FINN estimate)")
+    ax.set_xlabel(f"LUT ({estimate})")
     ax.set_ylabel("validation accuracy (after fine-tune)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     if trained:
         ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+#: The marker of each backend's front in ``plot_fronts``.
+BACKEND_MARKERS = {"finn": "s", "tables": "o"}
+
+
+def plot_fronts(fronts: dict[str, tuple[str, list[tuple[float, float]]]], path: Path, title: str) -> None:
+    """Several explorations' fronts in one plot: for each label, its backend (the marker) and its (LUT, validation
+    accuracy) points, joined by a line."""
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for label, (backend, points) in fronts.items():
+        line = sorted(points)
+        ax.plot([p[0] for p in line], [p[1] for p in line], "-", marker=BACKEND_MARKERS.get(backend, "^"), ms=5,
+                lw=1, label=label)  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("LUT (each front's own count, named in the legend)")
+    ax.set_ylabel("validation accuracy (after each search's short training)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

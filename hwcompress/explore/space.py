@@ -1,5 +1,6 @@
-"""The search space: what a candidate design sets (per-layer bits, widths, input crop, target fps), and the flow
-that builds it.
+"""The search space: what a candidate design sets, and the flow that builds it. A FINN design sets per-layer
+bits, widths, input crop and target fps (``Design``); a table network sets its layers, fan-in and thermometer bits
+(``TableDesign``).
 
 Example:
     >>> flow = load_flow("flows/quickstart.yaml")
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hwcompress.config import Arch, ExploreConfig, FlowConfig, LayerBits, ModelConfig, QuantConfig
+from hwcompress.config import Arch, ExploreConfig, FlowConfig, LayerBits, ModelConfig, QuantConfig, TablesSpace
 from hwcompress.errors import ConfigError
 
 #: An MLP's hidden layers each get their own width; other networks share one width share (key ``ALL``).
@@ -65,12 +66,44 @@ class Design:
         return ", ".join(layers) + ("; " + ", ".join(extra) if extra else "")
 
 
+@dataclass(frozen=True)
+class TableDesign:
+    """One candidate table network: nodes per layer, inputs per node, thermometer bits per pixel."""
+
+    nodes: tuple[int, ...]
+    fan_in: int
+    thermometer: int
+
+    def params(self) -> dict[str, Any]:
+        return {"nodes": _layers_text(self.nodes), "fan_in": self.fan_in, "thermometer": self.thermometer}
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> TableDesign:
+        nodes = tuple(int(n) for n in params["nodes"].split("-"))
+        return cls(nodes, int(params["fan_in"]), int(params["thermometer"]))
+
+    def describe(self) -> str:
+        """E.g. ``nodes 2000-1000, 6 inputs, thermometer 3``."""
+        return f"nodes {_layers_text(self.nodes)}, {self.fan_in} inputs, thermometer {self.thermometer}"
+
+
+def _layers_text(nodes: tuple[int, ...]) -> str:
+    return "-".join(map(str, nodes))  # Optuna's choices are scalars
+
+
+def design_of(params: dict[str, Any]) -> Design | TableDesign:
+    """The design a trial's parameters spell (a table network's have ``nodes``)."""
+    return TableDesign.from_params(params) if "nodes" in params else Design.from_params(params)
+
+
 def check_space(flow: FlowConfig, space: ExploreConfig) -> None:
     """Refuse a space the flow's network cannot take.
 
     Raises:
         ConfigError: cropping a convolutional network's input, or widths on a network without hidden layers.
     """
+    if flow.model.arch is Arch.TABLES:
+        return  # the flow's validation refuses FINN's settings in a table network's space
     if space.crop and flow.model.arch not in MLP_ARCHS:
         raise ConfigError(f"explore.crop works on MLPs only; {flow.model.arch} would need a new topology; remove it")
     if space.widths != [1.0] and not width_keys(flow.model):
@@ -86,6 +119,9 @@ def width_keys(model: ModelConfig) -> list[str]:
 
 def space_size(flow: FlowConfig, space: ExploreConfig) -> int:
     """How many distinct designs ``space`` holds for ``flow``'s network."""
+    if flow.model.arch is Arch.TABLES:
+        tables = space.tables
+        return len({tuple(n) for n in tables.nodes}) * len(set(tables.fan_in)) * len(set(tables.thermometer))
     layers = len(flow.model.layer_names)
     return (
         len(set(space.weight_bits)) ** layers
@@ -96,9 +132,11 @@ def space_size(flow: FlowConfig, space: ExploreConfig) -> int:
     )
 
 
-def suggest_design(trial: Suggests, flow: FlowConfig, space: ExploreConfig) -> Design:
+def suggest_design(trial: Suggests, flow: FlowConfig, space: ExploreConfig) -> Design | TableDesign:
     """A design drawn from ``space`` by ``trial`` (parameters ``w.<layer>``, ``a.<layer>``, ``width.<layer>``,
-    ``crop`` and ``fps``)."""
+    ``crop`` and ``fps``; for a table network ``nodes``, ``fan_in`` and ``thermometer``)."""
+    if flow.model.arch is Arch.TABLES:
+        return _suggest_table_design(trial, space.tables)
     layers = flow.model.layer_names
     return Design(
         weight_bits={name: trial.suggest_categorical(f"w.{name}", space.weight_bits) for name in layers},
@@ -109,9 +147,25 @@ def suggest_design(trial: Suggests, flow: FlowConfig, space: ExploreConfig) -> D
     )
 
 
-def design_flow(flow: FlowConfig, design: Design, name: str) -> FlowConfig:
+def _suggest_table_design(trial: Suggests, space: TablesSpace) -> TableDesign:
+    return TableDesign.from_params(
+        {
+            "nodes": trial.suggest_categorical("nodes", [_layers_text(tuple(n)) for n in space.nodes]),
+            "fan_in": trial.suggest_categorical("fan_in", space.fan_in),
+            "thermometer": trial.suggest_categorical("thermometer", space.thermometer),
+        }
+    )
+
+
+def design_flow(flow: FlowConfig, design: Design | TableDesign, name: str) -> FlowConfig:
     """The flow that trains and compiles ``design`` from scratch: ``flow`` without its ``explore`` section,
-    with the design's bits, widths, crop and target fps."""
+    with the design's bits, widths, crop and target fps (a table network's layers, fan-in and thermometer)."""
+    if isinstance(design, TableDesign):
+        tables = flow.model.tables.model_copy(
+            update={"nodes": design.nodes, "fan_in": design.fan_in, "thermometer": design.thermometer}
+        )
+        model = flow.model.model_copy(update={"tables": tables})
+        return flow.model_copy(update={"name": name, "model": model, "explore": None})
     model = flow.model
     if model.arch in MLP_ARCHS:
         hidden = tuple(

@@ -58,7 +58,7 @@ def allocator_designs(objective: TrialObjective, count: int, log: Callable[[str]
         bits = {layer: (w, a if layer != "out" else None) for layer in layers}
         widths = {key: share for key in keys}
         child = design_flow(flow, design(bits, widths, crops[-1]), "allocator")
-        costs = layer_costs(objective.estimate(child, objective.data(child).input_shape).layers, layers)
+        costs = layer_costs(objective.estimate(child, objective.data(child)).layers, layers)
         for index, layer in enumerate(layers):
             own_share = share if layer in keys or ALL in keys else 1.0
             for crop in crops if index == 0 and space.crop else [crops[-1]]:

@@ -2,8 +2,9 @@
 results under ``runs/<flow>/explore/``.
 
 The parent is the flow's own network, trained by the train stage. A trial asks FINN for an estimate first and
-trains only a design that meets every hardware constraint. Workers on one machine share the study's journal;
-workers on several share a database (``--storage``).
+trains only a design that meets every hardware constraint. A table network's trial has no parent: the cost model
+counts it and it trains from scratch (``stages/tables/explore.py``). Workers on one machine share the study's
+journal; workers on several share a database (``--storage``).
 """
 
 from __future__ import annotations
@@ -46,12 +47,14 @@ from hwcompress.hw.estimate import Estimate
 from hwcompress.models import build_model
 from hwcompress.progress import Progress, no_progress
 from hwcompress.stages.artifacts import TRAINED_WEIGHTS, TRAINING
+from hwcompress.stages.backend import backend_name
 from hwcompress.stages.config_reads import ConfigReads, whole
 from hwcompress.stages.estimating import estimate_module, estimate_settings
 from hwcompress.stages.keys import FileContents, code_identity
 from hwcompress.stages.manifest import Manifest
 from hwcompress.stages.runner import run_dir_of
 from hwcompress.stages.table import DIRNAMES
+from hwcompress.stages.tables.explore import study_inputs, table_estimate, train_candidate
 from hwcompress.tools import Environment
 from hwcompress.train.distill import Distillation
 from hwcompress.train.loop import accuracy, fit
@@ -71,17 +74,25 @@ def explore_dir(flow: FlowConfig) -> Path:
 def study_name(flow: FlowConfig, files: FileContents) -> str:
     """The study's name: the flow's, and a hash of what decides a trial's result, by the runner's own keys (files
     by their contents, the code that ran): the search space but its budget, the parent's train stage, what every
-    estimate reads. Every worker of one search, on any machine, names the same study.
+    estimate reads (for a table network: what a candidate's training and count read). Every worker of one
+    search, on any machine, names the same study.
 
     Raises:
         HwcompressError: the parent has not been trained yet.
     """
+    space = flow.explore.model_dump(mode="json", exclude={"trials", "timeout_minutes", "finalize"})
+    if is_tables(flow):
+        return f"{flow.name}-{sha256_json([space, *study_inputs(flow)])[:10]}"
     parent = Manifest.read(run_dir_of(flow) / DIRNAMES["train"])
     if parent is None:
         raise HwcompressError(f"{flow.name}: the parent network is not trained; `hwcompress explore` trains it first")
-    space = flow.explore.model_dump(mode="json", exclude={"trials", "timeout_minutes", "finalize"})
     decides = [space, parent.config_hash, parent.code, estimate_reads(flow, files)]
     return f"{flow.name}-{sha256_json(decides)[:10]}"
+
+
+def is_tables(flow: FlowConfig) -> bool:
+    """Whether ``flow`` explores table networks (no parent, the cost model's counts)."""
+    return backend_name(flow) == "tables"
 
 
 def estimate_reads(flow: FlowConfig, files: FileContents) -> dict:
@@ -97,7 +108,8 @@ def estimate_reads(flow: FlowConfig, files: FileContents) -> dict:
 
 class TrialObjective:
     """One worker's objective: estimate a candidate with FINN (cached), fine-tune it from the parent only when it
-    meets every hardware constraint, and report its objectives and constraint values to the study."""
+    meets every hardware constraint, and report its objectives and constraint values to the study. A table
+    network: the cost model's count, and a short training from scratch."""
 
     def __init__(self, flow: FlowConfig, env: Environment, threads: int | None = None) -> None:
         self.flow, self.space, self.env = flow, flow.explore, env
@@ -106,13 +118,15 @@ class TrialObjective:
         self.directory = explore_dir(flow)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.files = FileContents(env.search)
+        self.threads = flow.train.threads or threads
+        self._data: dict[int | None, Splits] = {}
+        self._parent: nn.Module | None = None
+        if is_tables(flow):
+            return
         train_dir = run_dir_of(flow) / DIRNAMES["train"]
         training = TRAINING.load(train_dir / TRAINING.name)
         self.parent_shape, self.classes = tuple(training.input_shape), training.num_classes
         self.parent_state = TRAINED_WEIGHTS.load(train_dir / TRAINED_WEIGHTS.name)
-        self.threads = flow.train.threads or threads
-        self._data: dict[int | None, Splits] = {}
-        self._parent: nn.Module | None = None
 
     def __call__(self, trial) -> list[float]:
         began = time.perf_counter()
@@ -123,9 +137,9 @@ class TrialObjective:
             return _repeat(trial, earlier)
         child = design_flow(self.flow, design, f"{self.flow.name}-d{trial.number}")
         data = self.data(child)
-        estimate = self.estimate(child, data.input_shape)
+        estimate = self.estimate(child, data)
         trial.set_user_attr(ESTIMATE_ATTR, {name: getattr(estimate, name) for name in HEADLINE})
-        hardware = hardware_violations(estimate, design.fps, self.limits)
+        hardware = hardware_violations(estimate, child.target.fps, self.limits)
         for key, value in hardware.items():
             trial.set_constraint(key, value)
         val_accuracy = 0.0  # a design that cannot meet the hardware constraints is never trained
@@ -142,8 +156,12 @@ class TrialObjective:
             self._data[child.data.crop_to] = load_splits(child.data, self.env.search)
         return self._data[child.data.crop_to]
 
-    def estimate(self, child: FlowConfig, shape: tuple[int, ...]) -> Estimate:
-        """FINN's estimate of ``child``'s untrained network, cached by a hash of everything it depends on."""
+    def estimate(self, child: FlowConfig, data: Splits) -> Estimate:
+        """FINN's estimate of ``child``'s untrained network, cached by a hash of everything it depends on (a table
+        network: the cost model's count, too cheap to cache)."""
+        shape = data.input_shape
+        if is_tables(child):
+            return table_estimate(child, shape, data.num_classes)
         key = sha256_json([estimate_reads(child, self.files), list(shape), self.classes])
         cached = self.directory / ESTIMATES / f"{key[:24]}.json"
         if cached.exists():
@@ -157,7 +175,10 @@ class TrialObjective:
         return compiled.estimate
 
     def finetune(self, child: FlowConfig, data: Splits) -> float:
-        """Validation accuracy of ``child`` after inheriting the parent's weights and a short QAT fine-tune."""
+        """Validation accuracy of ``child`` after inheriting the parent's weights and a short QAT fine-tune (a table
+        network: after ``explore.tables.epochs`` from scratch)."""
+        if is_tables(child):
+            return train_candidate(child, data, self.space.tables.epochs, self.threads, self.directory)
         shape = data.input_shape
         model = inherit(self.parent_state, self.flow.model, child.model, child.quant, self.parent_shape, shape,
                         self.classes)  # fmt: skip

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from hwcompress.tables.rtl import STREAM_BITS, compressor_luts
+from hwcompress.tables.rtl import STREAM_BITS, compressor_luts, core_latency
 
 #: Bits of a pixel the encoder reads (its thresholds are multiples of 4): Yosys removes the registers of the others.
 PIXEL_BITS_KEPT = 6
@@ -75,8 +75,15 @@ def estimate_cost(shape: TableShape, stream_bits: int = STREAM_BITS) -> TableCos
         "argmax": (shape.classes - 1) * 2 * count_bits,
         "stream": STREAM_CONTROL_LUT,
     }
-    beats = -(-shape.pixels * 8 // stream_bits)
+    beats, _ = stream_clocks(shape, stream_bits)
     used_pixels = min(shape.pixels, encoder)
     kept = beats * stream_bits * PIXEL_BITS_KEPT // 8 + PIXEL_BITS_KEPT * used_pixels  # stream buffer, pixel register
     ff = kept + encoder + sum(shape.nodes) + 2 * shape.classes * count_bits + 16
     return TableCost(lut=sum(parts.values()), ff=ff, parts=parts)
+
+
+def stream_clocks(shape: TableShape, stream_bits: int = STREAM_BITS) -> tuple[int, int]:
+    """Clocks between images on the stream (its beats per image) and from an image's first beat to its answer (the
+    beats, the core's pipeline and the wrapper's two registers), as the stream wrapper ``rtl`` writes runs."""
+    beats = -(-shape.pixels * 8 // stream_bits)
+    return beats, beats + 1 + core_latency(len(shape.nodes), shape.classes)

@@ -71,7 +71,7 @@ def write_rtl(model: TableModel, directory: Path, name: str, stream_bits: int = 
         layers=tuple(layer.nodes for layer in model.layers),
         classes=model.classes,
         count_bits=count_bits,
-        latency=len(model.layers) + 3 + argmax_stages(model.classes),  # input, encoder, layers, popcount, argmax
+        latency=core_latency(len(model.layers), model.classes),
         stream_bits=stream_bits,
         beats_per_image=-(-pixels * 8 // stream_bits),
         output_bytes=output_bytes,
@@ -263,6 +263,12 @@ def _argmax(design: RtlDesign) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def core_latency(layers: int, classes: int) -> int:
+    """Clocks from an image into ``tn_core`` to its answer: the input, encoder, table layer, popcount and argmax
+    registers."""
+    return layers + 3 + argmax_stages(classes)
 
 
 def argmax_stages(classes: int) -> int:

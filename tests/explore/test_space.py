@@ -9,7 +9,16 @@ import pytest
 
 from hwcompress.config import ExploreConfig, parse_flow
 from hwcompress.errors import ConfigError
-from hwcompress.explore.space import ALL, Design, check_space, design_flow, space_size, suggest_design
+from hwcompress.explore.space import (
+    ALL,
+    Design,
+    TableDesign,
+    check_space,
+    design_flow,
+    design_of,
+    space_size,
+    suggest_design,
+)
 from hwcompress.models import layer_plan
 
 
@@ -59,3 +68,16 @@ def test_the_space_size_counts_every_distinct_design(tiny_flow):
         for values in itertools.product(*choices)
     }  # fmt: skip
     assert space_size(flow, space) == len(designs) == 2**3 * 2**2 * 2**2 * 2
+
+
+def test_a_table_network_design_sets_its_layers_fan_in_and_thermometer_bits():
+    space = {"tables": {"nodes": [[500], [400, 200], [400, 200]], "fan_in": [4, 6]}}
+    flow = parse_flow({"name": "tn", "data": {"name": "digits"}, "model": {"arch": "tables"}, "explore": space})
+    design = suggest_design(optuna.trial.FixedTrial({"nodes": "400-200", "fan_in": 4, "thermometer": 2}), flow,
+                            flow.explore)  # fmt: skip
+    assert design == TableDesign((400, 200), 4, 2) and design_of(design.params()) == design
+    child = design_flow(flow, design, "tn-d1")
+    assert (child.model.tables.nodes, child.model.tables.fan_in, child.model.tables.thermometer) == ((400, 200), 4, 2)
+    assert child.explore is None and child.model.tables.wiring == flow.model.tables.wiring
+    assert design.describe() == "nodes 400-200, 4 inputs, thermometer 2"
+    assert space_size(flow, flow.explore) == 2 * 2 * 2, "the repeated layer list counts once"

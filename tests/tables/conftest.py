@@ -31,3 +31,19 @@ def small_net(digits_images) -> TableNet:
 @pytest.fixture(scope="session")
 def small_model(small_net) -> TableModel:
     return TableModel.of(small_net)
+
+
+@pytest.fixture
+def tables_flow():
+    """A flow dict: 100 table nodes over 2 thermometer bits of digits, 6 epochs (a few seconds), runs in tmp_path."""
+
+    def make(tmp_path, **tables) -> dict:
+        return {
+            "name": "tn",
+            "data": {"name": "digits"},
+            "model": {"arch": "tables", "tables": {"nodes": [100], "thermometer": 2, **tables}},
+            "train": {"epochs": 6, "batch_size": 64, "lr": 0.02, "threads": 2},
+            "outputs": {"dir": str(tmp_path / "runs")},
+        }
+
+    return make

