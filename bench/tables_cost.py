@@ -67,7 +67,9 @@ def main() -> int:
         seconds = time.perf_counter() - began
         shape = TableShape(784, args.thermometer, (nodes,), 6, 10)
         before = estimate_cost(shape)
-        after = estimate_cost(TableShape(**{**shape.__dict__, "encoder_bits": design.encoder_bits}))
+        after = estimate_cost(
+            TableShape(**{**shape.__dict__, "encoder_bits": design.encoder_bits, "input_bits": design.input_bits})
+        )
         total = synthesis.total
         print(f"| {nodes:,} | {design.encoder_bits:,} | whole ({seconds:.0f} s of Yosys) | {total.lut:,} | "
               f"{after.lut:,} / {before.lut:,} | {total.ff:,} | {after.ff:,} | {total.logic_levels} |")  # fmt: skip

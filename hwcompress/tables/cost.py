@@ -4,9 +4,9 @@ exploration. BENCHMARKS.md compares it with Yosys.
 Per part, in 7-series cells: one LUT per encoder bit (a threshold that is a multiple of 4 depends on 6 pixel
 bits); one LUT per node (of at most 6 inputs); the popcount's counters and final adder, counted from the tree
 ``rtl`` writes; two LUTs per bit of each comparison in the argmax; a few for the stream's control. Flip-flops: the
-top 6 bits of each pixel in the stream buffer and the pixel register (the encoder reads no others), and one per
-bit between pipeline stages. Before training the wiring is unknown: the encoder bits are those that
-``nodes * fan_in`` random picks would reach.
+pixel bits the encoder reads, twice (the stream buffer and the core's input register; Yosys removes the others),
+and one per bit between pipeline stages. Before training the wiring is unknown: the encoder bits are those that
+``nodes * fan_in`` random picks would reach, and each pixel they reach is read to its top 6 bits.
 
 Example:
     >>> cost = estimate_cost(TableShape(pixels=784, thermometer=3, nodes=(1000,), fan_in=6, classes=10))
@@ -29,7 +29,8 @@ STREAM_CONTROL_LUT = 12
 @dataclass(frozen=True)
 class TableShape:
     """What the cost depends on: the input, the encoder, the layers and the classes (``encoder_bits``: how many
-    thermometer bits the first layer reads; None before training)."""
+    thermometer bits the first layer reads, ``input_bits``: how many pixel bits the encoder reads; None before
+    training)."""
 
     pixels: int
     thermometer: int
@@ -37,6 +38,7 @@ class TableShape:
     fan_in: int
     classes: int
     encoder_bits: int | None = None
+    input_bits: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,16 @@ def expected_encoder_bits(shape: TableShape) -> int:
     return round(bits * (1 - (1 - 1 / bits) ** picks))
 
 
-def estimate_cost(shape: TableShape, stream_bits: int = STREAM_BITS) -> TableCost:
+def expected_input_bits(shape: TableShape) -> int:
+    """The pixel bits the encoder reads: given, or the top ``PIXEL_BITS_KEPT`` of each pixel that ``nodes[0] *
+    fan_in`` random picks of thermometer bits would reach."""
+    if shape.input_bits is not None:
+        return shape.input_bits
+    picks = shape.nodes[0] * shape.fan_in
+    return round(PIXEL_BITS_KEPT * shape.pixels * (1 - (1 - 1 / shape.pixels) ** picks))
+
+
+def estimate_cost(shape: TableShape) -> TableCost:
     encoder = expected_encoder_bits(shape)
     group = shape.nodes[-1] // shape.classes
     count_bits = max(1, math.ceil(math.log2(group + 1)))
@@ -75,9 +86,7 @@ def estimate_cost(shape: TableShape, stream_bits: int = STREAM_BITS) -> TableCos
         "argmax": (shape.classes - 1) * 2 * count_bits,
         "stream": STREAM_CONTROL_LUT,
     }
-    beats, _ = stream_clocks(shape, stream_bits)
-    used_pixels = min(shape.pixels, encoder)
-    kept = beats * stream_bits * PIXEL_BITS_KEPT // 8 + PIXEL_BITS_KEPT * used_pixels  # stream buffer, pixel register
+    kept = 2 * expected_input_bits(shape)  # the stream buffer and the core's input register
     ff = kept + encoder + sum(shape.nodes) + 2 * shape.classes * count_bits + 16
     return TableCost(lut=sum(parts.values()), ff=ff, parts=parts)
 

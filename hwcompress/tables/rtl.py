@@ -42,6 +42,7 @@ class RtlDesign:
 
     pixels: int
     encoder_bits: int
+    input_bits: int
     layers: tuple[int, ...]
     classes: int
     count_bits: int
@@ -68,6 +69,7 @@ def write_rtl(model: TableModel, directory: Path, name: str, stream_bits: int = 
     design = RtlDesign(
         pixels=pixels,
         encoder_bits=len(used),
+        input_bits=input_bits_read(used, model.thresholds.tolist()),
         layers=tuple(layer.nodes for layer in model.layers),
         classes=model.classes,
         count_bits=count_bits,
@@ -85,6 +87,18 @@ def write_rtl(model: TableModel, directory: Path, name: str, stream_bits: int = 
     directory.mkdir(parents=True, exist_ok=True)
     (directory / RTL_FILE).write_text("\n".join(parts))
     return design
+
+
+def input_bits_read(used: list[int], thresholds: list[int]) -> int:
+    """The pixel bits the encoder reads: for each pixel, the bits above the lowest set bit of its highest-precision
+    threshold in use (``x >= 96`` reads 3 bits, ``x >= 252`` 6); the registers of the others synthesize away."""
+    needed: dict[int, int] = {}
+    for bit in used:
+        pixel, level = divmod(bit, len(thresholds))
+        threshold = int(thresholds[level])
+        bits = 8 - (threshold & -threshold).bit_length() + 1 if threshold else 0
+        needed[pixel] = max(needed.get(pixel, 0), bits)
+    return sum(needed.values())
 
 
 def _header(model: TableModel, design: RtlDesign, name: str) -> str:

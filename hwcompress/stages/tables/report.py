@@ -16,7 +16,7 @@ def report_stage(ctx: StageContext) -> StageOutput:
     trained, model, design = ctx.read(TRAINING), ctx.read(TABLES), ctx.read(RTL_DESIGN)
     board, target = get_board(ctx.flow.board), whole(ctx.flow.target)
     shape = TableShape(design.pixels, len(model.thresholds), design.layers, model.layers[0].fan_in,
-                       design.classes, design.encoder_bits)  # fmt: skip
+                       design.classes, design.encoder_bits, design.input_bits)  # fmt: skip
     report = build_table_report(
         TableReportInputs(
             name=ctx.flow.name,
