@@ -3,10 +3,11 @@ exploration. BENCHMARKS.md compares it with Yosys.
 
 Per part, in 7-series cells: one LUT per encoder bit (a threshold that is a multiple of 4 depends on 6 pixel
 bits); one LUT per node (of at most 6 inputs); the popcount's counters and final adder, counted from the tree
-``rtl`` writes; two LUTs per bit of each comparison in the argmax; a few for the stream's control. Flip-flops: the
-pixel bits the encoder reads, twice (the stream buffer and the core's input register; Yosys removes the others),
-and one per bit between pipeline stages. Before training the wiring is unknown: the encoder bits are those that
-``nodes * fan_in`` random picks would reach, and each pixel they reach is read to its top 6 bits.
+``rtl`` writes; two LUTs per bit of each comparison in the argmax; a few for the stream's control and one per beat
+of an image (the enable of the buffer word that beat writes). Flip-flops: the pixel bits the encoder reads, twice
+(the stream buffer and the core's input register; Yosys removes the others), and one per bit between pipeline
+stages. Before training the wiring is unknown: the encoder bits are those that ``nodes * fan_in`` random picks
+would reach, and each pixel they reach is read to its top 6 bits.
 
 Example:
     >>> cost = estimate_cost(TableShape(pixels=784, thermometer=3, nodes=(1000,), fan_in=6, classes=10))
@@ -84,7 +85,7 @@ def estimate_cost(shape: TableShape) -> TableCost:
         "tables": sum(shape.nodes),
         "popcount": shape.classes * compressor_luts(group, count_bits),
         "argmax": (shape.classes - 1) * 2 * count_bits,
-        "stream": STREAM_CONTROL_LUT,
+        "stream": STREAM_CONTROL_LUT + stream_clocks(shape)[0],
     }
     kept = 2 * expected_input_bits(shape)  # the stream buffer and the core's input register
     ff = kept + encoder + sum(shape.nodes) + 2 * shape.classes * count_bits + 16

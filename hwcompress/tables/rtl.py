@@ -331,6 +331,17 @@ def _core(design: RtlDesign) -> str:
     return "\n".join(lines)
 
 
+def _buffer_writes(beats: int, stream: int, beat_bits: int) -> list[str]:
+    """Each beat written into its own word (registers with an enable, not a shift register: Yosys would map the
+    shift into SRL16 LUTs, and a word the encoder never reads is removed)."""
+    if beats == 1:
+        return ["        buffer <= s_axis_tdata;"]
+    lines = ["        case (beats)"]
+    lines += [f"          {beat_bits}'d{k}: buffer[{k * stream + stream - 1}:{k * stream}] <= s_axis_tdata;"
+              for k in range(beats)]  # fmt: skip
+    return [*lines, "          default: ;", "        endcase"]
+
+
 def _axis(design: RtlDesign) -> str:
     counts = design.classes * design.count_bits
     image_bits, stream = 8 * design.pixels, design.stream_bits
@@ -365,10 +376,8 @@ def _axis(design: RtlDesign) -> str:
             "    if (rst) begin",
             "      beats <= 0; full <= 0; m_axis_tvalid <= 0;",
             "    end else begin",
-            "      if (s_axis_tvalid && s_axis_tready) begin  // beats shift in from the top: the first ends lowest",
-            f"        buffer <= {{s_axis_tdata, buffer[{buffer_bits - 1}:{stream}]}};"
-            if buffer_bits > stream
-            else "        buffer <= s_axis_tdata;",
+            "      if (s_axis_tvalid && s_axis_tready) begin  // beat k is word k: the first beat lowest",
+            *_buffer_writes(design.beats_per_image, stream, beat_bits),
             f"        beats <= (beats == {design.beats_per_image - 1}) ? 0 : beats + 1;",
             f"        full <= (beats == {design.beats_per_image - 1});",
             "      end else if (hand_off) full <= 0;",

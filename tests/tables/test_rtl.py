@@ -92,3 +92,22 @@ def test_yosys_counts_every_stage_and_the_cost_model_is_near(tmp_path, small_mod
     assert abs(cost.lut - total.lut) <= 0.3 * total.lut, (cost, total)
     for stage in ("popcount", "argmax"):
         assert abs(cost.parts[stage] - synthesis.stages[stage].lut) <= 0.3 * synthesis.stages[stage].lut + 5, stage
+
+
+def test_a_shift_register_counts_among_the_luts(tmp_path):
+    (tmp_path / RTL_FILE).write_text(
+        "module delay (input wire clk, input wire d, output wire q);\n"
+        "  reg [31:0] chain;\n"
+        "  always @(posedge clk) chain <= {chain[30:0], d};\n"
+        "  assign q = chain[31];\n"
+        "endmodule\n"
+    )
+    counts = synthesize(tmp_path, "delay")
+    assert counts.cells.get("SRLC32E", 0) + counts.cells.get("SRL16E", 0) >= 1, counts.cells
+    assert counts.lut >= counts.cells.get("SRLC32E", 0) + counts.cells.get("SRL16E", 0) > 0
+
+
+def test_the_stream_buffer_synthesizes_to_registers_not_shift_registers(small_design):
+    directory, _design = small_design
+    counts = synthesize(directory, "tn_axis")
+    assert not {"SRL16E", "SRLC32E"} & set(counts.cells), counts.cells
