@@ -752,14 +752,14 @@ class FlowConfig(StrictModel):
     def _explore_space_of_the_backend(self) -> FlowConfig:
         if self.explore is None:
             return self
-        written = self.explore.model_fields_set
+        default = ExploreConfig()  # compared by value, not by the keys written: a flow survives its JSON round trip
         if self.model.arch is Arch.TABLES:
-            finn_only = sorted(written & FINN_SPACE)
+            finn_only = sorted(key for key in FINN_SPACE if getattr(self.explore, key) != getattr(default, key))
             if finn_only:
                 raise ValueError(
                     f"explore.{finn_only[0]} searches FINN designs; a table network's space is explore.tables"
                 )
-        elif "tables" in written:
+        elif self.explore.tables != default.tables:
             raise ValueError(f"explore.tables searches table networks; arch '{self.model.arch}' is not one")
         return self
 
