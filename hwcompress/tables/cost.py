@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from hwcompress.config import TablesConfig
 from hwcompress.tables.rtl import STREAM_BITS, compressor_luts, core_latency
 
 #: Bits of a pixel the encoder reads (its thresholds are multiples of 4): Yosys removes the registers of the others.
@@ -56,6 +57,11 @@ class TableCost:
     @classmethod
     def from_json(cls, data: dict) -> TableCost:
         return cls(**data)
+
+
+def untrained_shape(spec: TablesConfig, input_shape: tuple[int, ...], classes: int) -> TableShape:
+    """The shape of a flow's table network (``model.tables``) before training."""
+    return TableShape(math.prod(input_shape), spec.thermometer, spec.nodes, spec.fan_in, classes)
 
 
 def expected_encoder_bits(shape: TableShape) -> int:

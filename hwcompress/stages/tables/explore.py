@@ -3,7 +3,6 @@ scratch, briefly, to rank it (``explore.tables``)."""
 
 from __future__ import annotations
 
-import math
 import tempfile
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from hwcompress.data import Splits
 from hwcompress.hw.estimate import Estimate
 from hwcompress.models import build_model
 from hwcompress.stages.keys import code_identity
-from hwcompress.tables.cost import TableShape, estimate_cost, stream_clocks
+from hwcompress.tables.cost import estimate_cost, stream_clocks, untrained_shape
 from hwcompress.train.loop import fit
 
 #: What an exploration's trial reads of the flow besides its ``explore`` section.
@@ -24,9 +23,8 @@ READS = ("data", "model", "train", "board", "target")
 
 def table_estimate(flow: FlowConfig, input_shape: tuple[int, ...], classes: int) -> Estimate:
     """The cost model's count of ``flow``'s untrained table network, as an estimate: LUT from the model, one image
-    per stream of ``beats`` clocks at the flow's clock (the core takes one per clock), no block RAM or DSP."""
-    spec = flow.model.tables
-    shape = TableShape(math.prod(input_shape), spec.thermometer, spec.nodes, spec.fan_in, classes)
+    per ``beats`` clocks of the stream at the flow's clock (the core takes one per clock), no block RAM or DSP."""
+    shape = untrained_shape(flow.model.tables, input_shape, classes)
     cost = estimate_cost(shape)
     clock = clock_mhz(get_board(flow.board), flow.target)
     interval, latency = stream_clocks(shape)

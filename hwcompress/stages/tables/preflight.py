@@ -3,8 +3,6 @@ the compile and verify stages need, so that neither fails after training."""
 
 from __future__ import annotations
 
-import math
-
 from hwcompress.boards import get_board
 from hwcompress.errors import HwcompressError
 from hwcompress.fileio import write_json
@@ -12,7 +10,7 @@ from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.networks import input_shape_and_classes
 from hwcompress.stages.tables.artifacts import PREFLIGHT_COST
-from hwcompress.tables.cost import TableShape, estimate_cost
+from hwcompress.tables.cost import estimate_cost, untrained_shape
 from hwcompress.tables.fit import check_table_fit
 from hwcompress.tables.verilator import VERILATOR, verilator_version
 from hwcompress.tables.yosys import YOSYS, yosys_version
@@ -23,8 +21,7 @@ def preflight_stage(ctx: StageContext) -> StageOutput:
         if version() is None:
             raise HwcompressError(f"{tool} not found: a table network needs it; run make install")
     input_shape, classes = input_shape_and_classes(ctx)
-    spec = whole(ctx.flow.model.tables)
-    shape = TableShape(math.prod(input_shape), spec.thermometer, spec.nodes, spec.fan_in, classes)
+    shape = untrained_shape(whole(ctx.flow.model.tables), input_shape, classes)
     cost = estimate_cost(shape)
     target = whole(ctx.flow.target)
     check_table_fit(
