@@ -31,6 +31,11 @@ class Usage:
     def fits(self) -> bool:
         return self.used <= self.allowed
 
+    def to_json(self) -> dict[str, float | int | bool]:
+        """The row as report.json gives it (keyed by ``resource`` there)."""
+        return {"used": self.used, "capacity": self.capacity, "allowed": self.allowed, "share": self.share,
+                "fits": self.fits}  # fmt: skip
+
 
 def usage(estimate: Estimate, board: Board, ceiling: Utilization) -> list[Usage]:
     """Each resource: used (what ``counted`` says: the layers, the converters and FIFOs between them, the shell
@@ -61,15 +66,21 @@ def check_fit(estimate: Estimate, board: Board, ceiling: Utilization, label: str
         BoardFitError: one line with the numbers, e.g. "needs 61,200 LUT of 45,220 allowed on pynq-z2 ...".
     """
     rows = usage(estimate, board, ceiling)
-    over = [row for row in rows if not row.fits]
+    over = over_limits(rows, ceiling)
     if over:
-        parts = [
-            f"{row.used:,.0f} {row.resource.upper()} of {row.allowed:,.0f} allowed "
-            f"({getattr(ceiling, row.resource):.0%} of {row.capacity:,})"
-            for row in over
-        ]
         raise BoardFitError(
-            f"design does not fit {board.name}: needs {'; '.join(parts)} ({label}: {counted(estimate, board)}); "
+            f"design does not fit {board.name}: needs {over} ({label}: {counted(estimate, board)}); "
             "lower target.fps, use fewer bits, or prune"
         )
     return rows
+
+
+def over_limits(rows: list[Usage], ceiling: Utilization) -> str:
+    """The rows over their ceiling in words ("61,200 LUT of 45,220 allowed (85% of 53,200)"; ``; `` between), or
+    "" when every row fits."""
+    return "; ".join(
+        f"{row.used:,.0f} {row.resource.upper()} of {row.allowed:,.0f} allowed "
+        f"({getattr(ceiling, row.resource):.0%} of {row.capacity:,})"
+        for row in rows
+        if not row.fits
+    )

@@ -104,16 +104,7 @@ def build_report(parts: ReportInputs) -> dict[str, Any]:
         "utilization": {
             "kind": ESTIMATE,
             "counts": counted(e, b),
-            **{
-                row.resource: {
-                    "used": row.used,
-                    "capacity": row.capacity,
-                    "allowed": row.allowed,
-                    "share": row.share,
-                    "fits": row.fits,
-                }
-                for row in usage(e, b, parts.ceiling)
-            },
+            **{row.resource: row.to_json() for row in usage(e, b, parts.ceiling)},
         },
         "cost": {"kind": "counted from the model", **totals(parts.costs)} if parts.costs else None,
         "prune": _prune_section(parts.prune),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hwcompress.boards import Board
 from hwcompress.config import Utilization
-from hwcompress.hw.fit import BoardFitError, Usage
+from hwcompress.hw.fit import BoardFitError, Usage, over_limits
 
 RESOURCES = ("lut", "ff")
 
@@ -25,15 +25,10 @@ def check_table_fit(used: dict[str, int], board: Board, ceiling: Utilization, la
         BoardFitError: one line with the numbers and the fix.
     """
     rows = table_usage(used, board, ceiling)
-    over = [row for row in rows if not row.fits]
+    over = over_limits(rows, ceiling)
     if over:
-        parts = [
-            f"{row.used:,.0f} {row.resource.upper()} of {row.allowed:,.0f} allowed "
-            f"({getattr(ceiling, row.resource):.0%} of {row.capacity:,})"
-            for row in over
-        ]
         raise BoardFitError(
-            f"table network does not fit {board.name}: needs {'; '.join(parts)} ({label}; the stream interface "
+            f"table network does not fit {board.name}: needs {over} ({label}; the stream interface "
             "counted, not the DMA and the shell); use fewer nodes or thermometer bits"
         )
     return rows

@@ -105,16 +105,7 @@ def build_table_report(parts: TableReportInputs) -> dict[str, Any]:
         "utilization": {
             "kind": SYNTHESIZED,
             "counts": "the core and its stream interface; not the DMA and the shell",
-            **{
-                row.resource: {
-                    "used": row.used,
-                    "capacity": row.capacity,
-                    "allowed": row.allowed,
-                    "share": row.share,
-                    "fits": row.fits,
-                }
-                for row in table_usage(used, board, parts.ceiling)
-            },
+            **{row.resource: row.to_json() for row in table_usage(used, board, parts.ceiling)},
         },
         "timings": parts.timings,
     }

@@ -170,9 +170,13 @@ static std::vector<uint8_t> read_all(const char* path) {
 static uint32_t state = 1;
 static int chance() { state = state * 1103515245u + 12345u; return (state >> 8) % 1000; }
 
-static void write_cycles(const char* path, const std::vector<long>& latency, const std::vector<long>& interval,
-                         long cycles) {
-  FILE* f = std::fopen(path, "w");
+// argv[2]: the outputs, bytes per image; argv[3]: latencies, intervals and the clocks simulated
+static void write_results(char** argv, const std::vector<uint8_t>& outputs, const std::vector<long>& latency,
+                          const std::vector<long>& interval, long cycles) {
+  FILE* f = std::fopen(argv[2], "wb");
+  std::fwrite(outputs.data(), 1, outputs.size(), f);
+  std::fclose(f);
+  f = std::fopen(argv[3], "w");
   for (long v : latency) std::fprintf(f, "%ld ", v);
   std::fprintf(f, "\\n");
   for (long v : interval) std::fprintf(f, "%ld ", v);
@@ -237,10 +241,7 @@ int main(int argc, char** argv) {{
     std::fprintf(stderr, "only %ld of %ld images came out in %ld clocks\\n", received, n, cycle);
     return 1;
   }}
-  FILE* f = std::fopen(argv[2], "wb");
-  std::fwrite(outputs.data(), 1, outputs.size(), f);
-  std::fclose(f);
-  write_cycles(argv[3], latency, interval, cycle);
+  write_results(argv, outputs, latency, interval, cycle);
   delete top;
   return 0;
 }}
@@ -294,10 +295,7 @@ int main(int argc, char** argv) {{
     ++cycle;
   }}
   if (received < n) {{ std::fprintf(stderr, "only %ld of %ld images came out\\n", received, n); return 1; }}
-  FILE* f = std::fopen(argv[2], "wb");
-  std::fwrite(outputs.data(), 1, outputs.size(), f);
-  std::fclose(f);
-  write_cycles(argv[3], latency, interval, cycle);
+  write_results(argv, outputs, latency, interval, cycle);
   delete top;
   return 0;
 }}

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from hwcompress.boards import get_board
-from hwcompress.fileio import write_bytes, write_json, write_text
 from hwcompress.hw.cost import layer_costs
 from hwcompress.report.build import ReportInputs, build_report
 from hwcompress.report.markdown import render_markdown
-from hwcompress.stages.artifacts import MEASURED, PRUNING, REPORT_JSON, REPORT_MD, SPARSIFIED, TRAINING
+from hwcompress.stages.artifacts import MEASURED, PRUNING, SPARSIFIED, TRAINING
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.finn.artifacts import DESIGN, EXPORT_CHECK, VERIFICATION
 from hwcompress.stages.networks import final_network
+from hwcompress.stages.reporting import publish_report
 
 
 def report_stage(ctx: StageContext) -> StageOutput:
@@ -35,8 +35,4 @@ def report_stage(ctx: StageContext) -> StageOutput:
             timings=ctx.timings(),
         )
     )
-    write_json(ctx.output(REPORT_JSON), report)
-    write_text(ctx.output(REPORT_MD), render_markdown(report))
-    for artifact in (REPORT_JSON, REPORT_MD):
-        write_bytes(ctx.run_dir / artifact.name, ctx.output(artifact).read_bytes())
-    return StageOutput(artifacts=(REPORT_JSON, REPORT_MD), summary={"report": str(ctx.run_dir / REPORT_MD.name)})
+    return publish_report(ctx, report, render_markdown(report))

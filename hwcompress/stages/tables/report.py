@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from hwcompress.boards import get_board
-from hwcompress.fileio import write_bytes, write_json, write_text
-from hwcompress.stages.artifacts import REPORT_JSON, REPORT_MD, TRAINING
+from hwcompress.stages.artifacts import TRAINING
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
+from hwcompress.stages.reporting import publish_report
 from hwcompress.stages.tables.artifacts import RTL_DESIGN, RTL_VERIFICATION, SYNTHESIS, TABLES, TABLES_CHECK
 from hwcompress.tables.cost import TableShape, estimate_cost
 from hwcompress.tables.report import TableReportInputs, build_table_report, render_table_markdown
@@ -34,8 +34,4 @@ def report_stage(ctx: StageContext) -> StageOutput:
             timings=ctx.timings(),
         )
     )
-    write_json(ctx.output(REPORT_JSON), report)
-    write_text(ctx.output(REPORT_MD), render_table_markdown(report))
-    for artifact in (REPORT_JSON, REPORT_MD):
-        write_bytes(ctx.run_dir / artifact.name, ctx.output(artifact).read_bytes())
-    return StageOutput(artifacts=(REPORT_JSON, REPORT_MD), summary={"report": str(ctx.run_dir / REPORT_MD.name)})
+    return publish_report(ctx, report, render_table_markdown(report))
