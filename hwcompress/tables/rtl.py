@@ -7,9 +7,15 @@
     tn_core      the pipeline: one sample per clock, ``latency`` clocks from input to output, all registers
                  advancing together with ``ce``
     tn_axis      the AXI-Stream wrapper: gathers an image's bytes from a stream of ``stream_bits`` (pixel i in
-                 byte i, the first byte in the low bits), hands it to the core, and sends {counts, class} as one
-                 beat: one image per ``beats_per_image`` clocks at full rate; ``s_axis_tready`` falls while a
-                 whole image waits for the core, and the core stops while an output waits
+                 byte i, the first byte in the low bits; each image starts on a new beat), hands it to the core,
+                 and sends one beat per image: one image per ``beats_per_image`` clocks at full rate;
+                 ``s_axis_tready`` falls while a whole image waits for the core, and the core stops while an
+                 output waits. The output of the image whose last beat carried ``s_axis_tlast`` carries
+                 ``m_axis_tlast``: an AXI DMA's transfer of N images ends with its N-th answer.
+
+The output beat is ``1 + classes`` fields of ``field_bits`` each, field 0 in the low bits: the class, then each
+class's count; zeros up to ``output_bytes``, a power of two (the widths an AXI DMA's stream port takes). It is
+FINN's packing of a UINT``field_bits`` vector, so one driver unpacks both backends' outputs.
 
 Example:
     >>> design = write_rtl(table_model, directory, "quickstart-tables")
@@ -46,6 +52,7 @@ class RtlDesign:
     layers: tuple[int, ...]
     classes: int
     count_bits: int
+    field_bits: int
     latency: int
     stream_bits: int
     beats_per_image: int
@@ -65,7 +72,8 @@ def write_rtl(model: TableModel, directory: Path, name: str, stream_bits: int = 
     used = sorted(set(model.layers[0].wires.reshape(-1).tolist()))  # the encoder bits the first layer reads
     position = {bit: i for i, bit in enumerate(used)}
     count_bits = max(1, math.ceil(math.log2(model.group + 1)))
-    output_bytes = -(-(8 + model.classes * count_bits) // 8)
+    field_bits = max(count_bits, max(1, math.ceil(math.log2(model.classes))))
+    output_bytes = 1 << max(0, math.ceil(math.log2(-(-(1 + model.classes) * field_bits // 8))))
     design = RtlDesign(
         pixels=pixels,
         encoder_bits=len(used),
@@ -73,6 +81,7 @@ def write_rtl(model: TableModel, directory: Path, name: str, stream_bits: int = 
         layers=tuple(layer.nodes for layer in model.layers),
         classes=model.classes,
         count_bits=count_bits,
+        field_bits=field_bits,
         latency=core_latency(len(model.layers), model.classes),
         stream_bits=stream_bits,
         beats_per_image=-(-pixels * 8 // stream_bits),
@@ -342,6 +351,22 @@ def _buffer_writes(beats: int, stream: int, beat_bits: int) -> list[str]:
     return [*lines, "          default: ;", "        endcase"]
 
 
+def _output_word(design: RtlDesign) -> str:
+    """The output beat: the class and each count widened to ``field_bits``, field 0 lowest, zeros above."""
+    fields = [_widened("out_class", 8, design.field_bits)]
+    width = design.count_bits
+    fields += [_widened(f"out_counts[{c * width} +: {width}]", width, design.field_bits) for c in range(design.classes)]
+    padding = 8 * design.output_bytes - len(fields) * design.field_bits
+    return "{" + ", ".join(([f"{padding}'d0"] if padding else []) + fields[::-1]) + "}"
+
+
+def _widened(signal: str, width: int, bits: int) -> str:
+    """``signal`` (``width`` bits) as ``bits`` bits: its low bits, or zeros above it."""
+    if width > bits:
+        return f"{signal}[{bits - 1}:0]"
+    return f"{{{bits - width}'d0, {signal}}}" if width < bits else signal
+
+
 def _axis(design: RtlDesign) -> str:
     counts = design.classes * design.count_bits
     image_bits, stream = 8 * design.pixels, design.stream_bits
@@ -355,14 +380,18 @@ def _axis(design: RtlDesign) -> str:
             "    input  wire rst,",
             f"    input  wire [{stream - 1}:0] s_axis_tdata,",
             "    input  wire s_axis_tvalid,",
+            "    input  wire s_axis_tlast,",
             "    output wire s_axis_tready,",
             f"    output reg  [{out_bits - 1}:0] m_axis_tdata,",
             "    output reg  m_axis_tvalid,",
+            "    output reg  m_axis_tlast,",
             "    input  wire m_axis_tready",
             ");",
             f"  reg [{buffer_bits - 1}:0] buffer;",
             f"  reg [{beat_bits - 1}:0] beats;",
             "  reg full;",
+            "  reg image_last;  // the waiting image's last beat carried s_axis_tlast",
+            f"  reg [{design.latency - 1}:0] lasts;  // beside the core's valid bits",
             "  wire ce = !(m_axis_tvalid && !m_axis_tready);  // the whole pipeline waits while an output waits",
             "  wire hand_off = full && ce;",
             "  assign s_axis_tready = !full || ce;  // a waiting image leaves as the next one's first beat comes in",
@@ -374,18 +403,19 @@ def _axis(design: RtlDesign) -> str:
             "      .out_valid(out_valid), .out_class(out_class), .out_counts(out_counts));",
             "  always @(posedge clk) begin",
             "    if (rst) begin",
-            "      beats <= 0; full <= 0; m_axis_tvalid <= 0;",
+            "      beats <= 0; full <= 0; m_axis_tvalid <= 0; m_axis_tlast <= 0; lasts <= 0; image_last <= 0;",
             "    end else begin",
             "      if (s_axis_tvalid && s_axis_tready) begin  // beat k is word k: the first beat lowest",
             *_buffer_writes(design.beats_per_image, stream, beat_bits),
             f"        beats <= (beats == {design.beats_per_image - 1}) ? 0 : beats + 1;",
             f"        full <= (beats == {design.beats_per_image - 1});",
+            f"        if (beats == {design.beats_per_image - 1}) image_last <= s_axis_tlast;",
             "      end else if (hand_off) full <= 0;",
             "      if (ce) begin",
+            f"        lasts <= {{lasts[{design.latency - 2}:0], hand_off && image_last}};",
             "        m_axis_tvalid <= out_valid;",
-            f"        m_axis_tdata <= {{{out_bits - 8 - counts}'d0, out_counts, out_class}};"
-            if out_bits - 8 - counts
-            else "        m_axis_tdata <= {out_counts, out_class};",
+            f"        m_axis_tlast <= lasts[{design.latency - 1}];",
+            f"        m_axis_tdata <= {_output_word(design)};",
             "      end",
             "    end",
             "  end",

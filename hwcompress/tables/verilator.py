@@ -82,8 +82,8 @@ def simulate(
     """
     binary = _build(rtl, design, stream, work)
     sim = binary.parent
-    pixels = np.ascontiguousarray(np.asarray(images, dtype=np.uint8).reshape(len(images), -1))
-    (sim / "inputs.bin").write_bytes(pixels.tobytes())
+    pixels = np.asarray(images, dtype=np.uint8).reshape(len(images), -1)
+    (sim / "inputs.bin").write_bytes(stream_bytes(pixels, design) if stream else pixels.tobytes())
     args = [str(binary), str(sim / "inputs.bin"), str(sim / "outputs.bin"), str(sim / "cycles.txt"), str(len(pixels))]
     args += [str(int(stall_in * 1000)), str(int(stall_out * 1000)), str(seed)]
     began = time.perf_counter()
@@ -99,16 +99,19 @@ def simulate(
     return Simulation(classes, counts, latency, interval, int(lines[2]), stream, seconds)
 
 
+def stream_bytes(images: np.ndarray, design: RtlDesign) -> bytes:
+    """The input stream of ``images`` (N, pixels) as a DMA reads it: each image's bytes, zeros up to whole beats."""
+    padded = np.zeros((len(images), design.beats_per_image * design.stream_bits // 8), dtype=np.uint8)
+    padded[:, : design.pixels] = images
+    return padded.tobytes()
+
+
 def _unpack(raw: np.ndarray, design: RtlDesign) -> tuple[np.ndarray, np.ndarray]:
-    """{counts, class} beats (little-endian bytes) as (classes, counts)."""
-    bits = np.unpackbits(raw, axis=1, bitorder="little").astype(np.int64)
-    classes = (bits[:, :8] << np.arange(8)).sum(axis=1)
-    width = design.count_bits
-    counts = np.stack(
-        [(bits[:, 8 + c * width : 8 + (c + 1) * width] << np.arange(width)).sum(axis=1) for c in range(design.classes)],
-        axis=1,
-    )
-    return classes, counts
+    """Output beats (little-endian bytes: the class, then each count, ``field_bits`` each) as (classes, counts)."""
+    width = design.field_bits
+    bits = np.unpackbits(raw, axis=1, bitorder="little")[:, : (1 + design.classes) * width].astype(np.int64)
+    fields = (bits.reshape(len(raw), 1 + design.classes, width) << np.arange(width)).sum(axis=2)
+    return fields[:, 0], fields[:, 1:]
 
 
 def _build(rtl: Path, design: RtlDesign, stream: bool, work: Path) -> Path:
@@ -198,7 +201,12 @@ int main(int argc, char** argv) {{
   const long n = std::atol(argv[4]);
   const int stall_in = std::atoi(argv[5]), stall_out = std::atoi(argv[6]);
   state = std::atoi(argv[7]) * 2654435761u + 1;
-  const long pixels = {design.pixels}, beats = {design.beats_per_image}, stream_bytes = {stream_bytes};
+  const long beats = {design.beats_per_image}, stream_bytes = {stream_bytes};
+  if ((long)images.size() < n * beats * stream_bytes) {{
+    std::fprintf(stderr, "%s holds %zu bytes, not the %ld of %ld images\\n", argv[1], images.size(),
+                 n * beats * stream_bytes, n);
+    return 1;
+  }}
   V{TOP}* top = new V{TOP};
   std::vector<uint8_t> outputs(n * {design.output_bytes});
   std::vector<long> last_beat(n), latency, interval;
@@ -211,17 +219,19 @@ int main(int argc, char** argv) {{
     const long image = sent / beats, beat = sent % beats;
     uint64_t data = 0;
     if (image < n)
-      for (int b = 0; b < stream_bytes; ++b) {{
-        const long p = beat * stream_bytes + b;
-        if (p < pixels) data |= uint64_t(images[image * pixels + p]) << (8 * b);
-      }}
+      for (int b = 0; b < stream_bytes; ++b) data |= uint64_t(images[sent * stream_bytes + b]) << (8 * b);
     top->s_axis_tdata = data;
+    top->s_axis_tlast = sent == n * beats - 1;  // one transfer: the last beat of the last image
     top->s_axis_tvalid = image < n && chance() >= stall_in;
     top->m_axis_tready = chance() >= stall_out;
     top->clk = 0;
     top->eval();
     const bool in_fire = top->s_axis_tvalid && top->s_axis_tready;
     if (top->m_axis_tvalid && top->m_axis_tready) {{
+      if (bool(top->m_axis_tlast) != (received == n - 1)) {{
+        std::fprintf(stderr, "m_axis_tlast is %d on output %ld of %ld\\n", int(top->m_axis_tlast), received + 1, n);
+        return 1;
+      }}
       uint8_t* out = &outputs[received * {design.output_bytes}];
       {_output_bytes("m_axis_tdata", design)}
       latency.push_back(cycle - last_beat[received]);
@@ -282,7 +292,7 @@ int main(int argc, char** argv) {{
     if (top->out_valid) {{
       uint8_t* out = &outputs[received * {design.output_bytes}];
       uint64_t packed[{-(-design.output_bytes // 8) + 1}] = {{0}};
-      packed[0] = top->out_class;
+      packed[0] = top->out_class & {(1 << min(design.field_bits, 8)) - 1};
       {_core_counts(design)}
       for (int b = 0; b < {design.output_bytes}; ++b) out[b] = (packed[b / 8] >> (8 * (b % 8))) & 0xff;
       latency.push_back(cycle - received);
@@ -312,10 +322,11 @@ def _pixel_word(design: RtlDesign) -> str:
 
 
 def _core_counts(design: RtlDesign) -> str:
-    """C++ that puts the core's counts above its class in ``packed`` (the stream's beat layout)."""
-    total = design.classes * design.count_bits
+    """C++ that puts the core's counts into ``packed`` as the stream's output beat holds them (count c in field
+    1 + c of ``field_bits``)."""
+    total, width = design.classes * design.count_bits, design.count_bits
     read = "((top->out_counts[i / 32] >> (i % 32)) & 1)" if total > 64 else "((uint64_t(top->out_counts) >> i) & 1)"
     return (
-        f"for (int i = 0; i < {total}; ++i) {{ const int bit = 8 + i; "
+        f"for (int i = 0; i < {total}; ++i) {{ const int bit = {design.field_bits} * (1 + i / {width}) + i % {width}; "
         f"packed[bit / 64] |= uint64_t{read} << (bit % 64); }}"
     )

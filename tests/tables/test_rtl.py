@@ -26,6 +26,8 @@ def test_the_verilog_is_readable_one_module_per_stage_with_a_header(small_design
     assert text.count("localparam [63:0] T") == 60 + 30, "each node's truth table, a constant"
     assert design.beats_per_image == 8, "64 one-byte pixels in 64-bit beats"
     assert design.latency == 1 + 1 + 2 + 1 + 2, "input, encoder, two layers, popcount, argmax in two stages"
+    assert (design.count_bits, design.field_bits, design.output_bytes) == (2, 4, 8), "11 fields of 4 bits in 64"
+    assert "output reg  m_axis_tlast," in text and "input  wire s_axis_tlast," in text
 
 
 def test_every_run_is_bit_exact_and_back_pressure_only_slows_the_stream(
