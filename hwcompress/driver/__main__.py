@@ -16,8 +16,10 @@ import numpy as np
 
 from .accelerator import Accelerator, DriverError
 from .bundle import Bundle, BundleError
+from .dma import DMAError
 from .hardware import PynqHardware, SimulatedHardware
 from .measure import throughput, validate
+from .rtl_board import RtlSimulatedHardware, SimulatorError
 
 BUNDLE = Path(__file__).resolve().parent.parent
 
@@ -26,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         result = _run(args)
-    except (DriverError, BundleError, ValueError, OSError) as err:
+    except (DriverError, BundleError, DMAError, SimulatorError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     text = json.dumps(result, indent=2, sort_keys=True)
@@ -46,7 +48,7 @@ def _run(args: argparse.Namespace) -> dict:
             raise DriverError("this bundle has no bitfile (built without Vivado): use --backend simulated")
         hardware = PynqHardware(bundle.bitfile, settings)
     else:
-        hardware = SimulatedHardware(settings, bundle.reference())
+        hardware = _simulated_board(bundle)
     batch = max([args.batch, *getattr(args, "batch_sizes", [])])
     accelerator = Accelerator(settings, hardware, batch_size=batch, timeout_s=args.timeout)
     if args.command == "execute":
@@ -56,6 +58,16 @@ def _run(args: argparse.Namespace) -> dict:
     if args.command == "validate":
         return validate(bundle, accelerator, args.limit)
     return throughput(accelerator, args.batch_sizes, args.repeats, args.warmup)
+
+
+def _simulated_board(bundle: Bundle) -> SimulatedHardware | RtlSimulatedHardware:
+    """The design's Verilog in its simulator where the bundle carries one, else FINN's reference model."""
+    if bundle.simulator is not None:
+        return RtlSimulatedHardware(bundle.settings, *bundle.simulator)
+    reference = bundle.reference()
+    if reference is None:
+        raise BundleError("this bundle has neither a simulator nor a reference model: run it on its board")
+    return SimulatedHardware(bundle.settings, reference)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,6 +1,7 @@
 """Run images through the accelerator: pack, hand the buffers to the DMAs, wait, unpack.
 
-The same code drives a board (``PynqHardware``) and the simulated board (``SimulatedHardware``).
+The same code drives a board (``PynqHardware``) and the simulated boards (``SimulatedHardware``: FINN's IODMAs and
+the reference model; ``RtlSimulatedHardware``: an AXI DMA and the design's Verilog in Verilator).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import time
 
 import numpy as np
 
-from .hardware import ADDRESS, ADDRESS_HIGH, CONTROL, DONE, IMAGES, START
+from .dma import DMAError, protocol
 from .settings import Settings
 
 #: How far the board's clock may be from the bundle's before the driver refuses to run.
@@ -26,6 +27,11 @@ class Accelerator:
     def __init__(self, settings: Settings, hardware, batch_size: int = 1, timeout_s: float = 10.0) -> None:
         self.settings, self.hardware, self.timeout_s = settings, hardware, timeout_s
         self.batch_size = batch_size
+        self.dma = protocol(settings.platform)
+        largest = batch_size * max(settings.input.bytes_per_image, settings.output.bytes_per_image)
+        if self.dma.max_bytes is not None and largest > self.dma.max_bytes:
+            most = self.dma.max_bytes // max(settings.input.bytes_per_image, settings.output.bytes_per_image)
+            raise DriverError(f"a batch of {batch_size} images is longer than one DMA transfer; use at most {most}")
         self.in_buffer = hardware.allocate((batch_size, *settings.input.packed[1:]))
         self.out_buffer = hardware.allocate((batch_size, *settings.output.packed[1:]))
         self.check_clock()
@@ -63,18 +69,18 @@ class Accelerator:
         """Run ``n`` images already in the input buffer through the accelerator into the output buffer.
 
         Raises:
-            DriverError: the output DMA did not finish within ``timeout_s``.
+            DriverError: the output DMA did not finish within ``timeout_s``, or the DMA reported an error.
         """
-        for stream, buffer in ((self.settings.output, self.out_buffer), (self.settings.input, self.in_buffer)):
-            address = self.hardware.address(buffer)
-            self.hardware.write(stream.dma, ADDRESS, address & 0xFFFF_FFFF)
-            self.hardware.write(stream.dma, ADDRESS_HIGH, address >> 32)
-            self.hardware.write(stream.dma, IMAGES, n)
-            self.hardware.write(stream.dma, CONTROL, START)
+        hardware, settings = self.hardware, self.settings
+        self.dma.start(hardware, settings, hardware.address(self.in_buffer), hardware.address(self.out_buffer), n)
         deadline = time.perf_counter() + self.timeout_s
-        while not self.hardware.read(self.settings.output.dma, CONTROL) & DONE:
-            if time.perf_counter() > deadline:
-                raise DriverError(
-                    f"the output DMA ({self.settings.output.dma}) did not finish {n} image{'s' * (n != 1)} within "
-                    f"{self.timeout_s:g} s: is the bitfile the bundle's, and the board's clock running?"
-                )
+        try:
+            while not self.dma.done(hardware, settings):
+                if time.perf_counter() > deadline:
+                    raise DriverError(
+                        f"the output DMA ({settings.output.dma}) did not finish {n} image{'s' * (n != 1)} within "
+                        f"{self.timeout_s:g} s: is the bitfile the bundle's, and the board's clock running?"
+                    )
+            self.dma.check(hardware, settings, n)
+        except DMAError as err:
+            raise DriverError(str(err)) from None

@@ -1,4 +1,10 @@
-"""A deployment bundle as the board sees it: ``manifest.json`` names every file by its role and its sha256."""
+"""A deployment bundle as the board sees it: ``manifest.json`` names every file by its role and its sha256.
+
+Roles every bundle has: ``settings``, ``inputs``, ``labels``, ``golden``. A FINN design's bundle adds its
+reference model (``reference_json``, ``reference_npz``) and ``host_tail``; a table network's adds ``simulator``
+(its Verilog built by Verilator, for the machine the manifest names). The manifest's ``prediction`` says how a
+class comes out of the outputs: ``argmax`` (of the host tail's logits) or ``first output`` (the design's own).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from .reference import ReferenceModel
 from .settings import Settings
 
 MANIFEST = "manifest.json"
+ARGMAX, FIRST_OUTPUT = "argmax", "first output"
 
 
 class BundleError(RuntimeError):
@@ -32,6 +39,9 @@ class Bundle:
     def path(self, role: str) -> Path:
         return self.root / self.manifest["roles"][role]
 
+    def has(self, role: str) -> bool:
+        return role in self.manifest["roles"]
+
     def verify(self) -> None:
         """Check every file against the manifest's sha256.
 
@@ -50,8 +60,16 @@ class Bundle:
     def settings(self) -> Settings:
         return Settings.load(self.path("settings"))
 
-    def reference(self) -> ReferenceModel:
+    def reference(self) -> ReferenceModel | None:
+        """The integer reference model of a FINN design (None where the bundle carries none)."""
+        if not self.has("reference_json"):
+            return None
         return ReferenceModel.load(self.path("reference_json"), self.path("reference_npz"))
+
+    @property
+    def simulator(self) -> tuple[Path, str] | None:
+        """The design's simulator and the machine it was built for (None where the bundle carries none)."""
+        return (self.path("simulator"), self.manifest["simulator_machine"]) if self.has("simulator") else None
 
     def array(self, role: str) -> np.ndarray:
         return np.load(self.path(role), allow_pickle=False)
@@ -62,5 +80,8 @@ class Bundle:
         return self.root / name if name else None
 
     def predictions(self, outputs: np.ndarray) -> np.ndarray:
-        """Classes from the accelerator's integer outputs: the host tail in float32, then argmax."""
+        """Classes from the accelerator's integer outputs: its first output where the design computes the class,
+        else the host tail in float32, then argmax."""
+        if self.manifest.get("prediction") == FIRST_OUTPUT:
+            return np.asarray(outputs).reshape(len(outputs), -1)[:, 0]
         return host_tail.predictions(outputs, json.loads(self.path("host_tail").read_text()))

@@ -1,32 +1,33 @@
-"""The driver's one seam to the hardware: buffers the DMAs read and write, and the DMAs' registers.
+"""The driver's one seam to the hardware: buffers the DMAs read and write, the DMAs' registers, and a clock.
 
 ``PynqHardware`` is a PYNQ overlay on a board. ``SimulatedHardware`` keeps FINN's IODMA registers in memory and,
 when both DMAs have been started, computes the output buffer with the bundle's reference model: the same driver
 code (packing, batching, the register protocol, timing) runs against it, but its timings are this machine's,
-never the accelerator's.
+never the accelerator's. ``rtl_board.RtlSimulatedHardware`` is the other simulated board: an AXI DMA in front of
+the design's own Verilog in Verilator, timed in simulated clocks.
 
-FINN's IODMA protocol, per DMA: the buffer's address at 0x10 (upper half at 0x14), the number of images at 0x1C,
-then 1 at 0x00 to start; the output DMA starts before the input DMA; bit 0x2 of the output DMA's 0x00 register
-says it is done.
+``now()`` is the clock the driver times transfers with; ``latency_cycles`` is the median latency in clocks where
+the hardware counts them (None elsewhere).
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
+from .dma import ADDRESS, ADDRESS_HIGH, CONTROL, DONE, IMAGES, START
 from .reference import ReferenceModel
 from .settings import Settings
-
-ADDRESS, ADDRESS_HIGH, IMAGES, CONTROL = 0x10, 0x14, 0x1C, 0x00
-START, DONE = 0x1, 0x2
 
 
 class PynqHardware:
     """A PYNQ overlay: ``bitfile`` (with its .hwh beside it) loaded onto the board's FPGA."""
 
     backend = "board"
+    timed_by = "the board's wall clock"
+    latency_cycles = None
 
     def __init__(self, bitfile: Path, settings: Settings) -> None:
         import pynq  # only on the board
@@ -53,6 +54,9 @@ class PynqHardware:
     def read(self, dma: str, offset: int) -> int:
         return int(getattr(self.overlay, dma).read(offset))
 
+    def now(self) -> float:
+        return time.perf_counter()
+
     @property
     def clock_mhz(self) -> float:
         return float(self._pynq.Clocks.fclk0_mhz)
@@ -62,13 +66,11 @@ class PynqHardware:
         self._pynq.Clocks.fclk0_mhz = mhz
 
 
-class SimulatedHardware:
-    """FINN's IODMAs simulated in memory; the accelerator is the reference model."""
+class SimulatedMemory:
+    """Buffers in this process's memory at made-up device addresses, and DMA registers kept in dictionaries."""
 
-    backend = "simulated-board"
-
-    def __init__(self, settings: Settings, reference: ReferenceModel) -> None:
-        self.settings, self.reference = settings, reference
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.clock_mhz = settings.clock_mhz
         self.registers: dict[str, dict[int, int]] = {settings.input.dma: {}, settings.output.dma: {}}
         self._memory: dict[int, np.ndarray] = {}
@@ -92,6 +94,25 @@ class SimulatedHardware:
     def read(self, dma: str, offset: int) -> int:
         return self.registers[dma].get(offset, 0)
 
+    def bytes_at(self, address: int, count: int) -> np.ndarray:
+        """``count`` bytes of the buffer at ``address`` (a view: writing it writes the buffer)."""
+        return self._memory[address].reshape(-1)[:count]
+
+
+class SimulatedHardware(SimulatedMemory):
+    """FINN's IODMAs simulated in memory; the accelerator is the reference model."""
+
+    backend = "simulated-board"
+    timed_by = "this machine's wall clock (not the accelerator's)"
+    latency_cycles = None
+
+    def __init__(self, settings: Settings, reference: ReferenceModel) -> None:
+        super().__init__(settings)
+        self.reference = reference
+
+    def now(self) -> float:
+        return time.perf_counter()
+
     def write(self, dma: str, offset: int, value: int) -> None:
         self.registers[dma][offset] = value
         if offset == CONTROL and value & START:
@@ -111,5 +132,4 @@ class SimulatedHardware:
 
     def _view(self, registers: dict[int, int], stream, images: int) -> np.ndarray:
         address = registers[ADDRESS] | registers.get(ADDRESS_HIGH, 0) << 32
-        buffer = self._memory[address]
-        return buffer.reshape(-1)[: images * stream.bytes_per_image].reshape(images, *stream.packed[1:])
+        return self.bytes_at(address, images * stream.bytes_per_image).reshape(images, *stream.packed[1:])

@@ -1,12 +1,11 @@
 """What the driver measures: accuracy and exactness on the bundle's test data, throughput and latency.
 
-Every result carries its backend: ``board`` (measured on the board) or ``simulated-board`` (the driver against
-the simulated board: its timings are this machine's CPU, never the accelerator's).
+Every result carries its backend and what timed it: ``board`` (measured on the board), ``simulated-board`` (the
+driver against the reference model: its timings are this machine's CPU, never the accelerator's) or
+``simulated-board-rtl`` (the driver against the design's Verilog: simulated clocks at the fabric clock).
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
@@ -18,16 +17,19 @@ def validate(bundle: Bundle, accelerator: Accelerator, limit: int | None = None)
     """Accuracy on the bundle's test images, outputs against the golden ones and, on a board, against the reference
     model (``reference_agrees``; None on the simulated board, which computes with that model: no evidence)."""
     inputs, labels, golden = (bundle.array(role)[:limit] for role in ("inputs", "labels", "golden"))
-    began = time.perf_counter()
+    hardware = accelerator.hardware
+    began = hardware.now()
     outputs = accelerator.execute(inputs)
-    seconds = time.perf_counter() - began
+    seconds = hardware.now() - began
     differs = np.any(outputs.reshape(len(outputs), -1) != golden.reshape(len(golden), -1), axis=1)
     reference = bundle.reference()
     agrees = None
-    if reference.supported and accelerator.hardware.backend == "board":
+    if reference is not None and reference.supported and hardware.backend == "board":
         agrees = bool(np.array_equal(reference.run(inputs), outputs))
     return {
-        "backend": accelerator.hardware.backend,
+        "backend": hardware.backend,
+        "timed_by": hardware.timed_by,
+        "latency_cycles": hardware.latency_cycles,
         "samples": len(inputs),
         "accuracy": float((bundle.predictions(outputs) == labels).mean()),
         "mismatches": int(differs.sum()),
@@ -51,6 +53,7 @@ def throughput(accelerator: Accelerator, batch_sizes: list[int], repeats: int = 
     latencies = np.array(_timed(accelerator, 1, max(repeats, 20), warmup)) * 1e6
     return {
         "backend": accelerator.hardware.backend,
+        "timed_by": accelerator.hardware.timed_by,
         "fps": fps,
         "latency_us": {f"p{p}": float(np.percentile(latencies, p)) for p in (50, 95, 99)},
         "repeats": repeats,
@@ -59,10 +62,10 @@ def throughput(accelerator: Accelerator, batch_sizes: list[int], repeats: int = 
 
 
 def _timed(accelerator: Accelerator, n: int, repeats: int, warmup: int) -> list[float]:
-    times = []
+    times, now = [], accelerator.hardware.now
     for index in range(warmup + repeats):
-        began = time.perf_counter()
+        began = now()
         accelerator.transfer(n)
         if index >= warmup:
-            times.append(time.perf_counter() - began)
+            times.append(now() - began)
     return times

@@ -24,15 +24,20 @@ class Stream:
     dma: str
 
     def to_buffer(self, values: np.ndarray) -> np.ndarray:
-        """Integers of shape (N, *normal[1:]) as the packed bytes (N, *packed[1:]) the DMA reads."""
+        """Integers of shape (N, *normal[1:]) as the packed bytes (N, *packed[1:]) the DMA reads (zeros where the
+        folded shape holds more elements, or a packed row more bytes, than the values fill)."""
         n = len(values)
-        return pack(np.asarray(values).reshape(n, *self.folded[1:]), self.dtype).reshape(n, *self.packed[1:])
+        flat = np.asarray(values).reshape(n, -1)
+        flat = np.pad(flat, ((0, 0), (0, int(np.prod(self.folded[1:])) - flat.shape[1])))
+        packed = pack(flat.reshape(n, *self.folded[1:]), self.dtype)
+        packed = np.pad(packed, [(0, 0)] * (packed.ndim - 1) + [(0, self.packed[-1] - packed.shape[-1])])
+        return packed.reshape(n, *self.packed[1:])
 
     def from_buffer(self, buffer: np.ndarray) -> np.ndarray:
         """The integers (N, *normal[1:]) in packed bytes (N, *packed[1:]) the DMA wrote."""
         n = len(buffer)
         values = unpack(np.asarray(buffer).reshape(n, *self.packed[1:]), self.dtype, self.folded[-1])
-        return values.reshape(n, *self.normal[1:])
+        return values.reshape(n, -1)[:, : int(np.prod(self.normal[1:]))].reshape(n, *self.normal[1:])
 
     @property
     def bytes_per_image(self) -> int:

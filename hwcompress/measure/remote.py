@@ -1,7 +1,8 @@
 """Run a deployment bundle on a board: upload its archive, unpack it, run the driver's validate and throughput.
 
 Every number comes back as the driver's JSON; ``backend`` says whether it was the board (``board``: measured) or
-the driver against the simulated board (``simulated-board``). A failure on the board is one line with the
+the driver against a simulated board (``simulated-board``: FINN's reference model; ``simulated-board-rtl``: the
+design's Verilog in Verilator). A failure on the board is one line with the
 remote exit status and the last line of its stderr; the whole exchange is kept in a log file.
 """
 
@@ -32,6 +33,8 @@ class Measured:
     fps: dict[str, float]
     latency_us: dict[str, float]
     clock_mhz: float
+    timed_by: str | None = None
+    latency_cycles: float | None = None  # where the board counts clocks: the RTL simulated board
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +87,8 @@ def measure_bundle(board: Board, archive: Path, name: str, cfg: DeployConfig, lo
         fps=speed["fps"],
         latency_us=speed["latency_us"],
         clock_mhz=speed["clock_mhz"],
+        timed_by=speed.get("timed_by"),
+        latency_cycles=checked.get("latency_cycles"),
     )
 
 
