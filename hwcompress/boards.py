@@ -54,6 +54,14 @@ class Shell(StrictModel):
     source: str = Field(min_length=1, description="Which build's report the figures come from.")
 
 
+class PynqImage(StrictModel):
+    """What a board's PYNQ image provides: the checks before a deployment compare the board with it."""
+
+    python: str = Field(description="The Python version, major.minor (PYNQ 3.x images: 3.10).")
+    pynq: str = Field(description="The pynq version, major.minor.")
+    numpy_below: int = Field(2, description="numpy's major version must stay below this (pynq 3.1 needs numpy 1.x).")
+
+
 class Board(StrictModel):
     name: str
     description: str
@@ -63,6 +71,11 @@ class Board(StrictModel):
     clock_mhz: float = Field(gt=0, description="The usual fabric clock for FINN designs on this board.")
     resources: Resources
     shell: Shell | None = Field(None, description="The shell's resources, where measured; else not counted.")
+    vivado_board_part: str | None = Field(
+        None, description="Vivado's board part (its board files set up the processing system), for shells hwcompress writes."
+    )
+    image: PynqImage | None = Field(None, description="The PYNQ image the board runs: what bundles are built for.")
+
 
 
 def load_board_file(path: Path) -> Board:

@@ -7,25 +7,22 @@
       data/                test inputs, labels, golden outputs (the verified dataflow graph's), host tail
       bitfile/             FINN's .bit and .hwh, where Vivado built them
 
-The driver's files are copied from ``hwcompress/driver`` (which nothing on the host imports).
+The driver, the manifest and the archive are every bundle's (``hwcompress.bundling``).
 """
 
 from __future__ import annotations
 
 import shutil
-import tarfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hwcompress.fileio import sha256_file, write_json, write_npy
+from hwcompress.bundling import start_bundle, write_manifest
+from hwcompress.fileio import write_json, write_npy
 from hwcompress.package.settings import driver_settings
 from hwcompress.verify.reference_model import reference_model
 
-DRIVER_SOURCE = Path(__file__).resolve().parent.parent / "driver"
-FORMAT = 1
 ROLES = {
     "settings": "driver/settings.json",
     "reference_json": "reference/reference.json",
@@ -51,11 +48,7 @@ def write_bundle(
     ``golden`` are the verified dataflow graph's integer outputs for ``inputs``; ``description`` (flow, board,
     part, estimate, versions, ...) goes into the manifest as it is.
     """
-    if directory.exists():
-        shutil.rmtree(directory)
-    (directory / "driver").mkdir(parents=True)
-    for source in sorted(DRIVER_SOURCE.glob("*.py")):
-        shutil.copyfile(source, directory / "driver" / source.name)
+    start_bundle(directory)
     finn_settings = design / "finn" / "driver" / "settings.json"
     if finn_settings.is_file():
         shutil.copyfile(finn_settings, directory / ROLES["settings"])
@@ -70,29 +63,20 @@ def write_bundle(
     write_npy(directory / ROLES["golden"], golden.astype(np.int64))
     shutil.copyfile(design / "host_tail.json", directory / ROLES["host_tail"])
     bitfile = _copy_bitfile(design / "finn", directory / "bitfile")
-    manifest = {
-        "format": FORMAT,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        **description,
-        "clock_mhz": clock_mhz,
-        "bitfile": bitfile,
-        "reference_model": "complete" if not layers["unsupported"] else f"missing {', '.join(layers['unsupported'])}",
-        "samples": len(inputs),
-        "roles": ROLES,
-        "files": {
-            str(path.relative_to(directory)): sha256_file(path)
-            for path in sorted(directory.rglob("*"))
-            if path.is_file()
+    return write_manifest(
+        directory,
+        ROLES,
+        {
+            **description,
+            "clock_mhz": clock_mhz,
+            "bitfile": bitfile,
+            "prediction": "argmax",
+            "reference_model": "complete"
+            if not layers["unsupported"]
+            else f"missing {', '.join(layers['unsupported'])}",
+            "samples": len(inputs),
         },
-    }
-    write_json(directory / "manifest.json", manifest)
-    return manifest
-
-
-def archive(directory: Path, path: Path) -> None:
-    """``directory`` as a .tar.gz at ``path``, its files under one top-level directory of the same name."""
-    with tarfile.open(path, "w:gz") as tar:
-        tar.add(directory, arcname=directory.name)
+    )
 
 
 def _copy_bitfile(finn_dir: Path, target: Path) -> str | None:

@@ -2,8 +2,8 @@
 
 A backend is one small set of stage bodies: ``preflight`` (a cheap estimate of the untrained network, to fail
 before training), ``export`` (lower the trained network to the backend's form), ``compile`` (build the design and
-count its resources), ``verify`` (run the design on the test set, exactly), ``package`` (the deployment bundle;
-None where the backend has none yet) and ``report``. The flow's model chooses the backend: table networks go to
+count its resources), ``verify`` (run the design on the test set, exactly), ``package`` (the deployment bundle)
+and ``report``. The flow's model chooses the backend: table networks go to
 ``tables``, every other network to ``finn``. The stage table stays one table; its stages delegate here. Each
 backend's bodies live in their own package (``stages/finn``, ``stages/tables``), which do not import each other.
 
@@ -65,7 +65,7 @@ BACKENDS = {
             "export": "hwcompress.stages.tables.export:export_stage",
             "compile": "hwcompress.stages.tables.compile:compile_stage",
             "verify": "hwcompress.stages.tables.verify:verify_stage",
-            "package": None,
+            "package": "hwcompress.stages.tables.package:package_stage",
             "report": "hwcompress.stages.tables.report:report_stage",
         },
     ),

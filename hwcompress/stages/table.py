@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from hwcompress.config import FlowConfig
 from hwcompress.errors import HwcompressError
-from hwcompress.stages.backend import backend_of, delegate
+from hwcompress.stages.backend import delegate
 from hwcompress.stages.measure import measure_stage
 from hwcompress.stages.prune import prune_stage
 from hwcompress.stages.runner import Stage
@@ -25,7 +25,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(4, "export", delegate("export"), "the trained network in the backend's form (QONNX, truth tables), checked"),
     Stage(5, "compile", delegate("compile"), "the design built and its resources counted, board fit"),
     Stage(6, "verify", delegate("verify"), "the design on the whole test set, bit-exact"),
-    Stage(7, "package", delegate("package"), "deployment bundle: driver, reference model, test data, bitfile"),
+    Stage(7, "package", delegate("package"), "deployment bundle: driver, test data, reference model or simulator, bitfile"),
     Stage(8, "measure", measure_stage, "the bundle on the board over SSH: accuracy, exactness, fps, latency"),
     Stage(9, "report", delegate("report"), "report.json and report.md"),
 )
@@ -43,8 +43,7 @@ def plan(flow: FlowConfig, until: str | None = None, only: Sequence[str] | None 
     """The stages a run of ``flow`` goes through: exactly ``only``; or all (up to ``until``) that the flow uses.
 
     The flow switches some off: ``sparsify`` unless ``sparsify.enabled``, ``measure`` unless ``deploy.host``
-    names a board, ``preflight`` unless the run compiles and ``target.enforce_fit`` is set, and ``package`` and
-    ``measure`` where the flow's backend has no bundle yet.
+    names a board, and ``preflight`` unless the run compiles and ``target.enforce_fit`` is set.
     """
     if only is not None:
         return tuple(stage_named(name) for name in only)
@@ -54,8 +53,6 @@ def plan(flow: FlowConfig, until: str | None = None, only: Sequence[str] | None 
         skip.add("sparsify")
     if not flow.deploy.host:
         skip.add("measure")
-    if backend_of(flow).body("package") is None:
-        skip |= {"package", "measure"}
     if "compile" not in {stage.name for stage in chosen} or not flow.target.enforce_fit:
         skip.add("preflight")
     return tuple(stage for stage in chosen if stage.name not in skip)

@@ -80,7 +80,7 @@ def simulate(
     Raises:
         HwcompressError: Verilator is missing, the build failed, or the simulation did not finish.
     """
-    binary = _build(rtl, design, stream, work)
+    binary = build_testbench(rtl, design, stream, work)
     sim = binary.parent
     pixels = np.asarray(images, dtype=np.uint8).reshape(len(images), -1)
     (sim / "inputs.bin").write_bytes(stream_bytes(pixels, design) if stream else pixels.tobytes())
@@ -114,9 +114,10 @@ def _unpack(raw: np.ndarray, design: RtlDesign) -> tuple[np.ndarray, np.ndarray]
     return fields[:, 0], fields[:, 1:]
 
 
-def _build(rtl: Path, design: RtlDesign, stream: bool, work: Path) -> Path:
+def build_testbench(rtl: Path, design: RtlDesign, stream: bool, work: Path) -> Path:
     """The testbench binary for the Verilog file ``rtl`` (built once in ``work``; rebuilt when the Verilog
-    changes)."""
+    changes). The stream's is also the bundle's simulator: ``BINARY INPUTS OUTPUTS CYCLES N STALL_IN STALL_OUT
+    SEED`` (stalls in thousandths; INPUTS the packed stream, TLAST on its last beat)."""
     executable = console_script(VERILATOR)
     if executable is None:
         raise HwcompressError(f"{VERILATOR} not found: install the verilator package (make install does)")

@@ -3,20 +3,16 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-import shutil
-
 from hwcompress.boards import clock_mhz, get_board
 from hwcompress.config import BitfileMode
-from hwcompress.fileio import replace_directory, write_bytes
-from hwcompress.package.bundle import archive, write_bundle
+from hwcompress.package.bundle import write_bundle
 from hwcompress.package.inputs import accelerator_inputs
 from hwcompress.stages.artifacts import BUNDLE_ARCHIVE, BUNDLE_MANIFEST
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.finn.artifacts import DATAFLOW_OUTPUTS, DESIGN
 from hwcompress.stages.networks import flow_data
-from hwcompress.version import __version__
+from hwcompress.stages.packaging import finish_bundle, versions
 
 PACKAGES = ("finn-plus", "qonnx", "brevitas", "torch", "numpy")
 
@@ -36,7 +32,7 @@ def package_stage(ctx: StageContext) -> StageOutput:
         "part": board.part,
         "estimate": {"kind": "estimate (FINN)", "fps": design.estimate.fps, "latency_us": design.estimate.latency_us},
         "bitfile_missing": missing,
-        "versions": {"hwcompress": __version__, **{name: _version(name) for name in PACKAGES}},
+        "versions": versions(PACKAGES),
     }
     bundle = ctx.output(BUNDLE_MANIFEST).parent
     write_bundle(
@@ -48,29 +44,10 @@ def package_stage(ctx: StageContext) -> StageOutput:
         description,
         clock_mhz(board, target),
     )
-    if ctx.flow.package.archive:
-        archive(bundle, ctx.output(BUNDLE_ARCHIVE))
-    _publish(ctx, bundle)
+    finish_bundle(ctx, bundle)
     summary = {"deploy": str(ctx.run_dir / bundle.name), "deploy.samples": count}
     if missing:
         summary["deploy.bitfile"] = missing
     artifacts = (BUNDLE_MANIFEST, BUNDLE_ARCHIVE) if ctx.flow.package.archive else (BUNDLE_MANIFEST,)
     return StageOutput(artifacts=artifacts, summary=summary)
 
-
-def _publish(ctx: StageContext, bundle) -> None:
-    """Copy the bundle (and its archive) to ``runs/<flow>/``, replacing the previous one only now."""
-    staging = ctx.run_dir / f".{bundle.name}.incomplete"
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(bundle, staging)
-    replace_directory(staging, ctx.run_dir / bundle.name)
-    archive_path = ctx.stage_dir / BUNDLE_ARCHIVE.name
-    if archive_path.exists():
-        write_bytes(ctx.run_dir / archive_path.name, archive_path.read_bytes())
-
-
-def _version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
