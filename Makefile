@@ -10,10 +10,13 @@ BOARD_VENV  ?= .venv-board
 PYENV_ROOT  ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 PY310       ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python3.10) $(shell command -v python3.10))
 BOARD_STAMP := $(BOARD_VENV)/.installed
+# The same Python with numpy 2 and no pynq: what `hwcompress doctor --host` must catch.
+DRIFTED_VENV  ?= .venv-board-drifted
+DRIFTED_STAMP := $(DRIFTED_VENV)/.installed
 
 .PHONY: install demo test test-all lint bench clean
 
-install: $(STAMP) $(BOARD_STAMP)
+install: $(STAMP) $(BOARD_STAMP) $(DRIFTED_STAMP)
 
 $(STAMP): pyproject.toml requirements/finn-plus.txt requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +32,12 @@ $(BOARD_STAMP): requirements/board.txt
 	else \
 	  $(PY310) -m venv $(BOARD_VENV) && $(BOARD_VENV)/bin/python -m pip install --quiet -r requirements/board.txt \
 	    && touch $@; \
+	fi
+
+$(DRIFTED_STAMP): requirements/board-drifted.txt
+	@if [ -n "$(PY310)" ]; then \
+	  $(PY310) -m venv $(DRIFTED_VENV) && $(DRIFTED_VENV)/bin/python -m pip install --quiet \
+	    -r requirements/board-drifted.txt && touch $@; \
 	fi
 
 demo: install
@@ -54,4 +63,4 @@ bench: install
 	$(BIN)/python bench/train_sfc.py
 
 clean:
-	rm -rf $(VENV) $(BOARD_VENV) runs .pytest_cache .import_linter_cache
+	rm -rf $(VENV) $(BOARD_VENV) $(DRIFTED_VENV) runs .pytest_cache .import_linter_cache

@@ -27,6 +27,7 @@ from hwcompress.config import (
     OutputsConfig,
     TargetConfig,
     load_flow,
+    parse_flow,
     split_host,
 )
 from hwcompress.errors import ConfigError, HwcompressError
@@ -35,6 +36,7 @@ from hwcompress.progress import Progress, no_progress
 from hwcompress.report.format import count
 
 if TYPE_CHECKING:
+    from hwcompress.measure.board_check import Check
     from hwcompress.stages import StageResult
     from hwcompress.stages.explore_results import Exploration
     from hwcompress.tools import Environment
@@ -146,16 +148,35 @@ def measure(
     Raises:
         HwcompressError: no board given, or the board cannot be reached or fails (one line).
     """
-    config = load(flow, runs_dir)
-    if host:
-        try:
-            split_host(host)
-        except ValueError as err:
-            raise ConfigError(f"--host '{host}': {err}") from None
-        config = config.model_copy(update={"deploy": config.deploy.model_copy(update={"host": host})})
+    config = _on_host(load(flow, runs_dir), host)
     if not config.deploy.host:
         raise HwcompressError("no board to measure on: set deploy.host in the flow or give --host USER@HOST[:PORT]")
     return run(config, force=("measure", *force), **options)
+
+
+def check_board(flow: str | Path | FlowConfig | None = None, *, host: str | None = None,
+                runs_dir: str | Path | None = None) -> list[Check]:  # fmt: skip
+    """The checks ``measure`` runs before a deployment, on ``host`` (default: the flow's ``deploy.host``) with the
+    flow's deploy settings and board (without a flow: the defaults, and no image to compare with).
+
+    Raises:
+        HwcompressError: no host, or the board cannot be reached (one line).
+    """
+    from hwcompress.stages.measure import board_checks
+
+    config = _on_host(load(flow, runs_dir) if flow is not None else parse_flow({"name": "doctor"}), host)
+    return board_checks(config, config.outputs.dir / config.name, image=flow is not None)
+
+
+def _on_host(config: FlowConfig, host: str | None) -> FlowConfig:
+    """``config`` with ``deploy.host`` set to ``host`` (where given)."""
+    if not host:
+        return config
+    try:
+        split_host(host)
+    except ValueError as err:
+        raise ConfigError(f"--host '{host}': {err}") from None
+    return config.model_copy(update={"deploy": config.deploy.model_copy(update={"host": host})})
 
 
 def explore(

@@ -72,7 +72,7 @@ class Board(StrictModel):
     resources: Resources
     shell: Shell | None = Field(None, description="The shell's resources, where measured; else not counted.")
     vivado_board_part: str | None = Field(
-        None, description="Vivado's board part (its board files set up the processing system), for shells hwcompress writes."
+        None, description="Vivado's board part (its board files set up the processing system), for hwcompress's shells."
     )
     image: PynqImage | None = Field(None, description="The PYNQ image the board runs: what bundles are built for.")
 

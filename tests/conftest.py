@@ -402,3 +402,12 @@ def board_python(repo) -> str:
     if not python.exists():
         pytest.skip("no board-like Python: `make install` builds .venv-board from a Python 3.10 (pyenv install 3.10)")
     return str(python)
+
+
+@pytest.fixture(scope="session")
+def drifted_board_python(repo) -> str:
+    """A drifted board Python: 3.10 with numpy 2 and no pynq (``make install`` builds .venv-board-drifted)."""
+    python = repo / ".venv-board-drifted" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("no drifted board Python: `make install` builds .venv-board-drifted from a Python 3.10")
+    return str(python)

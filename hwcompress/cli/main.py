@@ -264,8 +264,19 @@ def boards() -> None:
 
 
 @cli.command()
-def doctor() -> None:
-    """Show library versions, the tools found (Xilinx's, Yosys, Verilator), and what this machine can do."""
+@click.option("--host", default="", metavar="USER@HOST[:PORT]", help="Check this board instead of this machine.")
+@click.option("--flow", "flow_path", type=click.Path(path_type=Path), help="The flow whose deploy settings, board "
+              "and bundle the board is checked for (default: deploy's defaults, no bundle).")  # fmt: skip
+def doctor(host: str, flow_path: Path | None) -> None:
+    """Show library versions, the tools found (Xilinx's, Yosys, Verilator), and what this machine can do.
+
+    With --host: check the board instead, as every measure does first (its Python, numpy below 2, pynq, sudo -n
+    where deploy.sudo is set, free space, the FPGA manager, its PYNQ image against the bundle's): one line per
+    check, the fix for each failure, exit status 1 when something blocks a deployment.
+    """
+    if host or flow_path:
+        _board_doctor(host, flow_path)
+        return
     from hwcompress.cli.doctor import capabilities, finn_builder_works, package_versions, render, table_tools
     from hwcompress.tools import Toolchain
 
@@ -276,6 +287,17 @@ def doctor() -> None:
     for line in render(tools, versions, table, caps):
         console.print(line)
     if not caps[1].ok:
+        raise SystemExit(1)
+
+
+def _board_doctor(host: str, flow_path: Path | None) -> None:
+    from hwcompress import api
+    from hwcompress.measure.board_check import blocking_failures
+
+    checks = api.check_board(flow_path, host=host or None)
+    for check in checks:
+        console.print(f"  {check.line}", markup=False, highlight=False)
+    if blocking_failures(checks):
         raise SystemExit(1)
 
 

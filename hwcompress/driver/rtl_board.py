@@ -80,7 +80,7 @@ class RtlSimulatedHardware(SimulatedMemory):
                                images * stream_in.bytes_per_image)  # fmt: skip
         answers, clocks, latencies = self._simulate(inputs, images)
         if S2MM_LENGTH not in registers or len(answers) > registers[S2MM_LENGTH]:
-            raise SimulatorError(f"{len(answers)} bytes came out but the stream-to-memory channel was not ready for them")
+            raise SimulatorError(f"{len(answers)} bytes came out, but the stream-to-memory channel was not started")
         self.bytes_at(registers[S2MM_ADDRESS] | registers.get(S2MM_ADDRESS_HIGH, 0) << 32, len(answers))[...] = answers
         registers[S2MM_LENGTH] = len(answers)
         registers[MM2S_STATUS] = registers[S2MM_STATUS] = IDLE

@@ -25,7 +25,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(4, "export", delegate("export"), "the trained network in the backend's form (QONNX, truth tables), checked"),
     Stage(5, "compile", delegate("compile"), "the design built and its resources counted, board fit"),
     Stage(6, "verify", delegate("verify"), "the design on the whole test set, bit-exact"),
-    Stage(7, "package", delegate("package"), "deployment bundle: driver, test data, reference model or simulator, bitfile"),
+    Stage(7, "package", delegate("package"), "deployment bundle: driver, test data, reference or simulator, bitfile"),
     Stage(8, "measure", measure_stage, "the bundle on the board over SSH: accuracy, exactness, fps, latency"),
     Stage(9, "report", delegate("report"), "report.json and report.md"),
 )

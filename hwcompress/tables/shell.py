@@ -177,6 +177,7 @@ def build_bitfile(hardware: Path, vivado: Path, project: Path, log: Path) -> Pat
     result = subprocess.run(command, cwd=hardware, capture_output=True, text=True)
     bitfile = hardware.parent / "bitfile" / BITFILE
     if result.returncode != 0 or not bitfile.is_file():
-        errors = [line for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line or "hwcompress:" in line]
+        lines = (result.stdout + result.stderr).splitlines()
+        errors = [line for line in lines if "ERROR" in line or "hwcompress:" in line]
         raise HwcompressError(f"Vivado could not build the bitfile: {(errors or ['no error line'])[-1]} (log: {log})")
     return bitfile

@@ -58,8 +58,11 @@ def package_stage(ctx: StageContext) -> StageOutput:
         "part": board.part,
         "image": board.image.model_dump() if board.image else None,
         "clock_mhz": clock,
-        "estimate": {"kind": "simulated-rtl (Verilator)", "interval_clocks": design.beats_per_image,
-                     "fps": clock * 1e6 / design.beats_per_image},  # fmt: skip
+        "estimate": {
+            "kind": "simulated-rtl (Verilator)",
+            "interval_clocks": design.beats_per_image,
+            "fps": clock * 1e6 / design.beats_per_image,
+        },
         "bitfile_missing": missing,
         "versions": versions(PACKAGES),
     }
