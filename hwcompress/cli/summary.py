@@ -77,19 +77,29 @@ def _table_lines(name: str, report: dict[str, Any]) -> list[str]:
         f"  resources     {res['lut']:,} LUT ({use['lut']['share']:.1%})   {res['ff']:,} FF ({use['ff']['share']:.1%})"
         f"   {res['logic_levels']} logic levels   (synthesized, Yosys){fit}",
         f"  performance   core {core['fps']:,.0f} images/s, {core['latency_clocks']:g} clocks; stream "
-        f"{stream['fps']:,.0f} images/s, {stream['beats_per_image']} beats an image (simulated-rtl)",
+        f"{stream['fps']:,.0f} images/s, {stream['beats_per_image']} beats an image (simulated-rtl); the DMA "
+        f"carries at most {perf['dma_bound']['fps']:,.0f} (estimate)",
+        *_measured(report.get("measured")),
     ]
+
+
+#: What each driver backend's numbers are.
+BOARD_LABELS = {
+    "board": "measured",
+    "simulated-board": "simulated-board: host CPU timings, not the accelerator's",
+    "simulated-board-rtl": "simulated-board (RTL): the Verilog in Verilator, simulated clocks",
+}
 
 
 def _measured(measured: dict[str, Any] | None) -> list[str]:
     if not measured:
         return []
     batch, fps = max(measured["fps"].items(), key=lambda item: int(item[0]))
-    label = "measured" if measured["backend"] == "board" else "simulated-board: host CPU timings, not the accelerator's"
+    label = BOARD_LABELS.get(measured["backend"], measured["backend"])
     exact = "0 mismatches" if not measured["mismatches"] else count(measured["mismatches"], "MISMATCH", "MISMATCHES")
     return [
         f"  on {measured['host']}  accuracy {pct(measured['accuracy'])} ({exact}), {fps:,.0f} frames/s at batch "
-        f"{int(batch):,}, p50 latency {measured['latency_us']['p50']:,.1f} µs ({label})"
+        f"{int(batch):,}, p50 latency {measured['latency_us']['p50']:,.2f} µs ({label})"
     ]
 
 

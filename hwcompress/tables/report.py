@@ -1,7 +1,8 @@
 """A table network's ``report.json`` and ``report.md``: the sections of a FINN report, with numbers from the RTL.
 
 Every number carries its kind: *synthesized (Yosys)* for cells, *simulated-rtl* for what Verilator ran, *simulated*
-for the PyTorch network and the tables run here, *estimate* for the cost model.
+for the PyTorch network and the tables run here, *estimate* for the cost model and the DMA's bound,
+*simulated-board (RTL)* for the driver against the Verilog, *measured* for a board.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ SIMULATED_RTL = "simulated-rtl (the generated Verilog, cycle by cycle in Verilat
 SYNTHESIZED = (
     "synthesized (Yosys synth_xilinx for 7-series: Yosys's cells, not Vivado's; no place and route, so no fmax)"
 )
-ESTIMATE = "estimate (hwcompress's cost model of the network's shape)"
+ESTIMATE = "estimate (hwcompress's cost model of the network's shape; the DMA's bound from bytes and port width)"
+SIMULATED_BOARD_RTL = (
+    "simulated-board (RTL): the bundle's driver over SSH against the generated Verilog in Verilator behind an AXI "
+    "DMA in memory; time = simulated clocks / the fabric clock, the DMA and memory not simulated"
+)
+MEASURED = "measured (on the board)"
+#: The processing system's high-performance port (HP0) carries 64 bits per clock, both DMA channels together.
+HP_PORT_BITS = 64
 
 
 @dataclass
@@ -46,6 +54,7 @@ class TableReportInputs:
     verify: RtlVerification
     dataset: str | None = None
     accuracy_val: float | None = None
+    measured: dict[str, Any] | None = None  # the measure stage's Measured, as JSON
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -62,6 +71,8 @@ def build_table_report(parts: TableReportInputs) -> dict[str, Any]:
             "simulated-rtl": SIMULATED_RTL,
             "synthesized": SYNTHESIZED,
             "estimate": ESTIMATE,
+            "simulated-board (RTL)": SIMULATED_BOARD_RTL,
+            "measured": MEASURED,
         },
         "dataset": {"name": parts.dataset, "test_samples": verify.samples},
         "network": {
@@ -107,7 +118,20 @@ def build_table_report(parts: TableReportInputs) -> dict[str, Any]:
             "counts": "the core and its stream interface; not the DMA and the shell",
             **{row.resource: row.to_json() for row in table_usage(used, board, parts.ceiling)},
         },
+        "measured": _measured(parts.measured, verify),
         "timings": parts.timings,
+    }
+
+
+def _measured(measured: dict[str, Any] | None, verify: RtlVerification) -> dict[str, Any] | None:
+    """The driver's numbers, labelled by where they come from, beside Verilator's latency."""
+    if measured is None:
+        return None
+    on_board = measured["backend"] == "board"
+    return {
+        "kind": MEASURED if on_board else SIMULATED_BOARD_RTL,
+        **measured,
+        "verilator_latency_cycles": verify.stream.latency_median,
     }
 
 
@@ -150,6 +174,21 @@ def _performance(verify: RtlVerification, design: RtlDesign, clock_mhz: float) -
             "latency_clocks_min": verify.stalled.latency_min,
             "latency_clocks_max": verify.stalled.latency_max,
         },
+        "dma_bound": dma_bound(design, clock_mhz),
+    }
+
+
+def dma_bound(design: RtlDesign, clock_mhz: float) -> dict[str, Any]:
+    """The most images per second the board's AXI DMA can carry: an image's bytes in and its answer's out, both
+    through the one 64-bit high-performance port at the fabric clock (no DMA reaches it: FINN measured 61 % of
+    its ideal on a PYNQ-Z1)."""
+    image_bytes = design.beats_per_image * design.stream_bits // 8
+    moved = image_bytes + design.output_bytes
+    return {
+        "kind": ESTIMATE,
+        "bytes_per_image": moved,
+        "port_bits": HP_PORT_BITS,
+        "fps": clock_mhz * 1e6 * HP_PORT_BITS / 8 / moved,
     }
 
 
@@ -230,8 +269,54 @@ def render_table_markdown(report: dict[str, Any]) -> str:
         f"Verilator simulated {ver['simulated_clocks_per_second']:,.0f} clocks per second here; building and "
         f"running took {ver['seconds']:.1f} s.",
     ]
+    dma = perf["dma_bound"]
+    lines += [
+        "",
+        f"On the board the AXI DMA bounds the stream: {dma['bytes_per_image']:,} bytes an image (in and out) through "
+        f"the {dma['port_bits']}-bit HP0 port: at most {dma['fps']:,.0f} images/s (*estimate*), against the core's "
+        f"{core['fps']:,.0f}.",
+    ]
     if report["timings"]:
         lines += ["", "## Timings", "", "| stage | seconds |", "|---|---:|"]
         lines += [f"| {stage} | {seconds:.1f} |" for stage, seconds in report["timings"].items()]
-    lines += ["", "Board measurements: not yet for table networks (no bundle or driver for them yet)."]
+    lines += _measured_lines(report["measured"], acc["rtl"], dma["fps"])
     return "\n".join([*lines, ""])
+
+
+def _measured_lines(measured: dict[str, Any] | None, rtl_accuracy: float, bound_fps: float) -> list[str]:
+    if measured is None:
+        return ["", "Board measurements: none yet (`hwcompress measure FLOW --host USER@HOST` runs the bundle)."]
+    label = "measured" if measured["backend"] == "board" else "simulated-board (RTL)"
+    mismatches = measured["mismatches"]
+    exact = "0 mismatches" if not mismatches else f"**{count(mismatches, 'mismatch', 'mismatches')}**"
+    cycles = measured.get("latency_cycles")
+    lines = [
+        "",
+        f"## On {measured['host']} (*{label}*)",
+        "",
+        f"- Accuracy on {measured['samples']:,} test images {pct(measured['accuracy'])} (Verilog, *simulated-rtl*: "
+        f"{pct(rtl_accuracy)}); {exact} against the golden outputs.",
+        f"- Fabric clock {measured['clock_mhz']:g} MHz; latency at batch 1: "
+        + ", ".join(f"{p} {us:,.2f} µs" for p, us in measured["latency_us"].items())
+        + (
+            f"; {cycles:g} clocks from an image's last beat to its answer (Verilator in the verify stage: "
+            f"{measured['verilator_latency_cycles']:g})"
+            if cycles is not None
+            else ""
+        )
+        + ".",
+        f"- Timed by {measured.get('timed_by') or 'the wall clock'}.",
+        "",
+    ]
+    if label == "measured":
+        lines += ["| batch | images/s | of the DMA's bound |", "|---:|---:|---:|"]
+        lines += [f"| {batch} | {fps:,.0f} | {fps / bound_fps:.0%} |" for batch, fps in measured["fps"].items()]
+        return lines
+    lines += ["| batch | images/s |", "|---:|---:|"]
+    lines += [f"| {batch} | {fps:,.0f} |" for batch, fps in measured["fps"].items()]
+    return [
+        *lines,
+        "",
+        "The simulated board feeds the stream one beat per clock and takes each answer at once: it does not simulate "
+        f"the DMA, which on the board carries at most {bound_fps:,.0f} images/s (*estimate*).",
+    ]

@@ -23,10 +23,10 @@ def deploy_config(ssh_server, python, tmp_path, **changes) -> DeployConfig:
     )
 
 
-def checks_of(cfg, expected=Expected()):
+def checks_of(cfg, expected=None):
     user, host, port = cfg.target
     with Board(user, host, port, cfg.key_file, cfg.known_hosts, 60) as board:
-        return {check.name: check for check in check_board(board, cfg, expected)}
+        return {check.name: check for check in check_board(board, cfg, expected or Expected())}
 
 
 PYNQ_Z2 = Expected(image=get_board("pynq-z2").image, board="Pynq-Z2")

@@ -33,7 +33,7 @@ def small_model(small_net) -> TableModel:
     return TableModel.of(small_net)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tables_flow():
     """A flow dict: 100 table nodes over 2 thermometer bits of digits, 6 epochs (a few seconds), runs in tmp_path."""
 

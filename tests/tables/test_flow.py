@@ -1,8 +1,15 @@
 """A table network through the flow, as a user runs it: train, tables, Verilog, Verilator, Yosys, report."""
 
+import hashlib
 import json
+import shutil
+import subprocess
+import sys
+import tarfile
 
+import numpy as np
 import pytest
+import yaml
 
 from hwcompress.config import parse_flow
 from hwcompress.errors import ConfigError
@@ -11,14 +18,27 @@ from hwcompress.stages import DIRNAMES, plan, run_stages, stage_named
 from hwcompress.tools import Environment
 
 
-def test_a_table_network_runs_from_training_to_a_verified_synthesized_design(tables_flow, tmp_path, run_cli,
-                                                                             write_flow):  # fmt: skip
-    path = write_flow(tables_flow(tmp_path))
-    result = run_cli("run", str(path), timeout=600)
+@pytest.fixture(scope="module")
+def tables_run(tmp_path_factory, tables_flow, hwcompress_exe):
+    """``hwcompress run`` of the small digits table network once, as a user runs it: (flow dict, its directory,
+    the CompletedProcess)."""
+    import os
+
+    root = tmp_path_factory.mktemp("tables-run")
+    flow = tables_flow(root)
+    (root / "flow.yaml").write_text(yaml.safe_dump(flow))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HWCOMPRESS_")}
+    result = subprocess.run([str(hwcompress_exe), "run", "flow.yaml"], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=600)  # fmt: skip
+    return flow, root, result
+
+
+def test_a_table_network_runs_from_training_to_a_verified_synthesized_design(tables_run):
+    _, root, result = tables_run
     assert result.returncode == 0, result.stdout + result.stderr
     assert "tn (table network) on pynq-z2" in result.stdout and "bit-exact, 0 mismatches" in result.stdout
     assert "(synthesized, Yosys)" in result.stdout and "(simulated-rtl)" in result.stdout
-    run_dir = tmp_path / "runs" / "tn"
+    run_dir = root / "runs" / "tn"
     report = json.loads((run_dir / "report.json").read_text())
     assert report["backend"] == "tables" and report["verify"]["bit_exact"]
     accuracy = report["accuracy"]
@@ -26,13 +46,81 @@ def test_a_table_network_runs_from_training_to_a_verified_synthesized_design(tab
     assert report["resources"]["lut"] > 100 and report["utilization"]["lut"]["fits"]
     assert report["performance"]["core"]["interval_clocks"] == 1
     assert report["performance"]["stream"]["interval_clocks"] == 8, "64 bytes in 64-bit beats"
+    assert report["performance"]["dma_bound"]["bytes_per_image"] == 64 + 8, "an image in, its 8-byte answer out"
     assert [row["stage"] for row in report["stages"]] == ["encoder", "layer0", "popcount", "argmax"]
     markdown = (run_dir / "report.md").read_text()
     assert "*synthesized*" in markdown and "*simulated-rtl*" in markdown and "Vivado" in markdown
-    assert not (run_dir / "07-package").exists(), "no bundle for table networks yet"
-    again = run_cli("run", str(path), timeout=300)
+    assert f"deploy        {run_dir / 'deploy'} (and .tar.gz), 359 test images; no bitfile: Vivado" in result.stdout
+    again = subprocess.run([result.args[0], "run", "flow.yaml"], cwd=root, capture_output=True, text=True,
+                           timeout=300)  # fmt: skip
     assert again.returncode == 0 and "compile 0.0 s (skipped)" not in again.stdout
-    assert again.stdout.count("(skipped)") >= 6, "everything up to date"
+    assert again.stdout.count("(skipped)") >= 7, "everything up to date"
+
+
+def test_the_bundle_runs_the_verilog_behind_the_driver(tables_run, tmp_path):
+    """The bundle alone, as a board would get it: the driver validates it on the RTL simulated board."""
+    from hwcompress.driver.bundle import Bundle
+
+    _, root, _ = tables_run
+    bundle = tmp_path / "deploy"
+    with tarfile.open(root / "runs" / "tn" / "deploy.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="tar")
+    Bundle(bundle).verify()
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["prediction"] == "first output" and manifest["bitfile"] is None
+    assert {"hardware/table_network.v", "hardware/tn_top.v", "hardware/build_bitfile.tcl"} <= set(manifest["files"])
+    settings = json.loads((bundle / "driver" / "settings.json").read_text())["driver_information"]
+    assert settings["platform"] == "zynq-axidma" and settings["io_shape_dict"]["odt"] == ["DataType['UINT4']"]
+    checked = subprocess.run([sys.executable, "-m", "driver", "validate", "--limit", "100"], cwd=bundle,
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    result = json.loads(checked.stdout)
+    report = json.loads((root / "runs" / "tn" / "report.json").read_text())
+    assert result["backend"] == "simulated-board-rtl" and result["mismatches"] == 0 and result["samples"] == 100
+    assert result["latency_cycles"] == report["performance"]["stream"]["latency_clocks"] - 7, "from the last beat"
+    assert result["seconds"] == pytest.approx(100 * 8 / 100e6, rel=0.2), "simulated clocks at 100 MHz"
+    golden = np.load(bundle / "data" / "golden.npy")
+    golden[3, 0] = (golden[3, 0] + 1) % 10  # a board that answered image 3 wrongly
+    np.save(bundle / "data" / "golden.npy", golden)
+    manifest["files"]["data/golden.npy"] = hashlib.sha256((bundle / "data" / "golden.npy").read_bytes()).hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    wrong = subprocess.run([sys.executable, "-m", "driver", "validate", "--limit", "10"], cwd=bundle,
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert json.loads(wrong.stdout)["mismatches"] == 1 and json.loads(wrong.stdout)["first_mismatch"] == 3
+
+
+def test_a_table_network_measured_over_ssh_on_the_rtl_simulated_board(tables_run, tmp_path, run_cli, ssh_server,
+                                                                      board_python):  # fmt: skip
+    flow, root, _ = tables_run
+    shutil.copytree(root / "runs", tmp_path / "runs")
+    flow = {**flow, "outputs": {"dir": str(tmp_path / "runs")}}
+    flow["deploy"] = {
+        "host": f"{ssh_server.user}@127.0.0.1:{ssh_server.port}",
+        "key_file": str(ssh_server.key),
+        "known_hosts": str(ssh_server.known_hosts),
+        "python": board_python,
+        "remote_dir": str(tmp_path / "board"),
+        "batch_sizes": [1, 10, 100],
+        "repeats": 2,
+    }
+    (tmp_path / "flow.yaml").write_text(yaml.safe_dump(flow))
+    result = run_cli("run", "flow.yaml", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "package: up to date, skipped" in result.stdout, "deploy settings do not rebuild the bundle"
+    assert "measure: ok    numpy" in result.stdout and "measure: warn  fpga" in result.stdout
+    report = json.loads((tmp_path / "runs" / "tn" / "report.json").read_text())
+    measured = report["measured"]
+    assert measured["backend"] == "simulated-board-rtl" and measured["kind"].startswith("simulated-board (RTL)")
+    assert measured["accuracy"] == report["accuracy"]["rtl"] and measured["mismatches"] == 0
+    assert measured["samples"] == report["verify"]["samples"]
+    assert measured["latency_cycles"] == measured["verilator_latency_cycles"]
+    stream = report["performance"]["stream"]
+    one_image = (stream["latency_clocks"] + 1) / 100, "the clocks of a one-image transfer, first beat to answer"
+    assert measured["latency_us"]["p50"] == pytest.approx(one_image[0], rel=1e-9), "simulated clocks, not wall time"
+    assert measured["fps"]["100"] == pytest.approx(stream["fps"], rel=0.02), "one image per 8 beats at 100 MHz"
+    markdown = (tmp_path / "runs" / "tn" / "report.md").read_text()
+    assert "(*simulated-board (RTL)*)" in markdown and "Timed by simulated clocks / the fabric clock" in markdown
+    assert "(simulated-board (RTL): the Verilog in Verilator" in result.stdout
 
 
 def test_a_table_network_too_big_for_the_board_fails_before_training(tables_flow, tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hwcompress.boards import get_board
-from hwcompress.stages.artifacts import TRAINING
+from hwcompress.stages.artifacts import MEASURED, TRAINING
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.reporting import publish_report
@@ -31,6 +31,7 @@ def report_stage(ctx: StageContext) -> StageOutput:
             verify=ctx.read(RTL_VERIFICATION),
             dataset=trained.dataset,
             accuracy_val=trained.val_accuracy,
+            measured=ctx.read(MEASURED).to_json() if ctx.flow.deploy.host else None,
             timings=ctx.timings(),
         )
     )
