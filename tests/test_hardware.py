@@ -54,3 +54,45 @@ def test_the_quickstart_on_a_board_matches_the_simulation(run_cli, write_flow, q
     assert measured["accuracy"] == report["accuracy"]["dataflow"], "on-device accuracy equals the simulation"
     assert measured["mismatches"] == 0, "every output equals the golden one"
     assert measured["fps_vs_estimate"]["10000"] >= 0.9, "at least 90 % of FINN's estimate at the largest batch"
+
+
+@pytest.fixture
+def tables_with_bitfile(repo):
+    flow = yaml.safe_load((repo / "flows" / "tables-digits.yaml").read_text())
+    flow["compile"] = {"bitfile": "always"}
+    return flow
+
+
+needs_vivado_alone = pytest.mark.skipif(TOOLS.vivado is None, reason="Vivado not found (a table network needs no HLS)")
+
+
+@pytest.mark.vivado
+@needs_vivado_alone
+def test_a_table_network_bundle_carries_its_bitfile(run_cli, write_flow, tables_with_bitfile, tmp_path):
+    result = run_cli("run", str(write_flow(tables_with_bitfile)), timeout=2 * 3600)
+    assert result.returncode == 0, result.stderr
+    deploy = tmp_path / "runs" / "tables-digits" / "deploy"
+    manifest = json.loads((deploy / "manifest.json").read_text())
+    assert manifest["bitfile"] == "bitfile/tn.bit" and manifest["bitfile_missing"] is None
+    assert (deploy / "bitfile" / "tn.hwh").is_file(), "PYNQ's Overlay reads the .hwh beside the .bit"
+
+
+@pytest.mark.board
+@needs_vivado_alone
+def test_a_table_network_on_a_board_matches_its_verilog(run_cli, write_flow, tables_with_bitfile, tmp_path):
+    board = os.environ.get("HWCOMPRESS_BOARD")
+    if not board:
+        pytest.skip("no board: set HWCOMPRESS_BOARD=user@host[:port] (and HWCOMPRESS_BOARD_PYTHON if not PYNQ's)")
+    tables_with_bitfile["deploy"] = {
+        "python": os.environ.get("HWCOMPRESS_BOARD_PYTHON", "/usr/local/share/pynq-venv/bin/python3"),
+        "sudo": True,
+        "batch_sizes": [1, 100, 1000],
+    }
+    path = write_flow(tables_with_bitfile)
+    result = run_cli("measure", str(path), "--host", board, timeout=2 * 3600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "runs" / "tables-digits" / "report.json").read_text())
+    measured = report["measured"]
+    assert measured["backend"] == "board" and measured["kind"].startswith("measured")
+    assert measured["accuracy"] == report["accuracy"]["rtl"] and measured["mismatches"] == 0
+    assert measured["fps"]["1000"] <= report["performance"]["dma_bound"]["fps"], "the DMA bounds the board"
