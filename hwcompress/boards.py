@@ -77,7 +77,6 @@ class Board(StrictModel):
     image: PynqImage | None = Field(None, description="The PYNQ image the board runs: what bundles are built for.")
 
 
-
 def load_board_file(path: Path) -> Board:
     """Read and validate one board file."""
     raw = read_yaml(path, "board file")

@@ -50,4 +50,3 @@ def package_stage(ctx: StageContext) -> StageOutput:
         summary["deploy.bitfile"] = missing
     artifacts = (BUNDLE_MANIFEST, BUNDLE_ARCHIVE) if ctx.flow.package.archive else (BUNDLE_MANIFEST,)
     return StageOutput(artifacts=artifacts, summary=summary)
-
