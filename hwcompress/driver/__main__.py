@@ -1,4 +1,7 @@
-"""``python -m driver COMMAND``: run a bundle's accelerator on the board (or the simulated board); JSON out.
+"""``python -m driver COMMAND``: run a bundle's accelerator on the board (or its simulated board); JSON out.
+
+The simulated board is the bundle's own: its Verilog in its simulator (a table network's bundle), or FINN's
+reference model (a FINN design's).
 
 Commands: ``execute`` (an inputs .npy to an outputs .npy), ``validate`` (accuracy and exactness on the bundle's
 test data), ``throughput`` (frames per second per batch size, latency percentiles at batch 1). Errors print as
@@ -74,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m driver", description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, default=BUNDLE, help="the bundle directory (default: this one)")
     parser.add_argument("--backend", choices=("auto", "board", "simulated"), default="auto",
-                        help="auto: the board when the bundle has a bitfile, else the simulated board")  # fmt: skip
+                        help="auto: the board when the bundle has a bitfile, else its simulated board")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the output DMA")
     parser.add_argument("--json-out", help="also write the JSON result to this file")
     commands = parser.add_subparsers(dest="command", required=True)
