@@ -55,6 +55,10 @@ class PCAS:
 
     def __init__(self, config: PCASCriterion | None = None) -> None:
         self.config = config or PCASCriterion()
+        #: What the last call learned, for diagnosis: the task loss of each epoch (mean over its batches, the
+        #: spread penalty left out) and each layer's mean gate per channel (before normalization).
+        self.epoch_losses: list[float] = []
+        self.mean_gates: Scores = {}
 
     def __call__(self, model: nn.Module, groups: list[ChannelGroup], data: TrainingData | None) -> Scores:
         if data is None:
@@ -87,14 +91,18 @@ class PCAS:
             model.eval()
             params = [p for module in attention.values() for p in module.parameters()]
             optimizer = torch.optim.Adam(params, lr=cfg.lr)
+            self.epoch_losses = []
             for _ in range(cfg.epochs):
+                losses = []
                 for images, labels in data.batches(cfg.batch_size):
                     state["penalty"] = 0.0
-                    loss = F.cross_entropy(model(images), labels)
-                    loss = loss + cfg.spread * state["penalty"]
+                    task = F.cross_entropy(model(images), labels)
+                    loss = task + cfg.spread * state["penalty"]
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
+                    losses.append(task.item())
+                self.epoch_losses.append(sum(losses) / max(len(losses), 1))
             state["record"] = True
             with torch.no_grad():
                 for images, _ in data.batches(cfg.batch_size):
@@ -106,4 +114,5 @@ class PCAS:
             for parameter, requires_grad in frozen:
                 parameter.requires_grad_(requires_grad)
             model.train(was_training)
-        return {name: normalize(total / max(state["count"], 1), cfg.normalization) for name, total in sums.items()}
+        self.mean_gates = {name: total / max(state["count"], 1) for name, total in sums.items()}
+        return {name: normalize(gates, cfg.normalization) for name, gates in self.mean_gates.items()}
