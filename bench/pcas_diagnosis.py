@@ -8,10 +8,11 @@ The oracle (``hwcompress.prune.oracle``): the validation loss's rise when one ch
 first ``--val`` validation images, computed on each half of them and averaged; the two halves' rank correlation
 is the oracle's own reliability, the ceiling no criterion can be expected to pass. Every criterion scores the
 same network (``name:key=value,...`` as in ``bench/prune_sweep.py``; ``torch-pruning:importance=l1`` is
-Torch-Pruning's group L1, from ``requirements/bench.txt``). For each, Spearman's rank correlation with the oracle in every layer and across
-layers (the one global ranking pruning uses). For PCAS and its variants also: the attention modules' task loss
-per epoch against the frozen network's, and each layer's spread of mean attention (min, max, coefficient of
-variation). Prints a markdown table, writes DIR/diagnosis-s{seed}.json and, with ``--plot``, the figure.
+Torch-Pruning's group L1, from ``requirements/bench.txt``). For each, Spearman's rank correlation with the
+oracle in every layer and across layers (the one global ranking pruning uses). For PCAS and its variants also:
+the attention modules' task loss per epoch against the frozen network's, and each layer's spread of mean
+attention (min, max, coefficient of variation). Prints a markdown table, writes DIR/diagnosis-s{seed}.json
+and, with ``--plot``, the figure.
 """
 
 from __future__ import annotations
