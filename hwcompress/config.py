@@ -366,6 +366,9 @@ class PCASCriterion(StrictModel):
         "squeeze-and-excitation gate, the baseline).",
     )
     normalization: Normalization = Field(Normalization.NONE, description="Per-layer scaling of the scores.")
+    augment: AugmentConfig = Field(
+        default_factory=AugmentConfig, description="Augmentation of the images the attention modules train on."
+    )
     seed: int = 0
 
 

@@ -2,8 +2,9 @@
 
 An attention module after each prunable layer's activation (global pooling -> FC -> ReLU -> FC -> softmax)
 gates that layer's channels; it sits after the activation quantizer, whose saturation would otherwise stop
-the gates' gradients. The network is frozen and only the modules are trained, on the task loss; each
-channel's mean attention over the training data is then its importance. All layers are scored on one scale,
+the gates' gradients. The network is frozen (batch norm in eval mode) and only the modules are trained, on the
+task loss, on training images augmented as ``augment`` says; each channel's mean attention over the
+(unaugmented) training data is then its importance. All layers are scored on one scale,
 so one global rate ranks every channel. The modules live in forward hooks and are removed afterwards: the
 network comes back unchanged.
 """
@@ -15,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hwcompress.config import PCASCriterion
+from hwcompress.data.augment import augment
 from hwcompress.prune.groups import ChannelGroup
 from hwcompress.prune.importance import Scores, TrainingData, normalize, register_criterion
 
@@ -65,6 +67,7 @@ class PCAS:
             raise ValueError("the pcas criterion needs training data")
         cfg = self.config
         torch.manual_seed(cfg.seed)
+        draws = torch.Generator().manual_seed(cfg.seed)
         modules = dict(model.named_modules())
         attention = {g.name: ChannelAttention(g.channels, cfg.reduction, cfg.gate) for g in groups}
         sums = {g.name: torch.zeros(g.channels) for g in groups}
@@ -96,7 +99,7 @@ class PCAS:
                 losses = []
                 for images, labels in data.batches(cfg.batch_size):
                     state["penalty"] = 0.0
-                    task = F.cross_entropy(model(images), labels)
+                    task = F.cross_entropy(model(augment(images, cfg.augment, draws)), labels)
                     loss = task + cfg.spread * state["penalty"]
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()

@@ -15,8 +15,8 @@ from torch import nn
 
 from hwcompress.config import TrainConfig
 from hwcompress.data import Splits
+from hwcompress.data.augment import augment
 from hwcompress.errors import HwcompressError
-from hwcompress.train.augment import augment
 from hwcompress.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from hwcompress.train.distill import Distillation
 from hwcompress.train.optim import build_optimizer, build_scheduler

@@ -241,6 +241,10 @@ def test_pcas_gates_off_a_harmful_channel_and_returns_the_network_unchanged(tiny
     )
     assert naive["fc0"].argmin() == 3 and naive["fc0"].max() <= 2.0, "the sigmoid gates, each in (0, 2), find it too"
     assert accuracy(net, data.val_x, data.val_y) == harmed
+    shifted = PCAS(PCASCriterion(epochs=3, batch_size=64, augment={"shift": 1}))
+    moved = shifted(net, groups, TrainingData(data.train_x, data.train_y))
+    assert moved["fc0"].argmin() == 3 and not torch.allclose(moved["fc0"], scores["fc0"]), "trained on shifted images"
+    assert len(shifted.epoch_losses) == 3 and set(shifted.mean_gates) == {"fc0"}
 
 
 def test_folding_granularity_is_the_parallelism_finn_needs_at_the_target():

@@ -1,7 +1,7 @@
 import torch
 
 from hwcompress.config import AugmentConfig
-from hwcompress.train.augment import augment
+from hwcompress.data.augment import augment
 
 
 def _images(n=64):

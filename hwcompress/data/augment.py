@@ -1,7 +1,8 @@
-"""Training-time augmentation on uint8 image batches: random horizontal flips and random shifts.
+"""Training-time augmentation on uint8 image batches: random horizontal flips and random shifts, for training and
+for the data-driven pruning criteria (PCAS's attention modules).
 
-Draws come from the trainer's seeded generator, whose state the checkpoint keeps, so a resumed run augments
-exactly as an uninterrupted one. Shifted-in pixels are zeros, as ``data.pad_to`` pads.
+Draws come from the caller's seeded generator; the trainer's checkpoint keeps its state, so a resumed run
+augments exactly as an uninterrupted one. Shifted-in pixels are zeros, as ``data.pad_to`` pads.
 """
 
 from __future__ import annotations
