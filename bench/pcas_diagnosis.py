@@ -184,12 +184,13 @@ def plot(result: dict, layers: list[str], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    specs = list(result["criteria"])
+    oracle = {"per_layer": result["oracle_halves"], "across": result["oracle_halves_across"]}
+    specs = ["oracle: half vs half", *result["criteria"]]
+    rows = [oracle, *result["criteria"].values()]
     columns = [*layers, "across"]
     width = 0.8 / len(columns)
     figure, axis = plt.subplots(figsize=(max(8, 1.1 * len(specs)), 4.5))
     for k, column in enumerate(columns):
-        rows = [result["criteria"][spec] for spec in specs]
         values = [row["across"] if column == "across" else row["per_layer"][column] for row in rows]
         axis.bar(np.arange(len(specs)) + (k - (len(columns) - 1) / 2) * width, values, width, label=column)
     axis.axhline(0, color="black", linewidth=0.8)

@@ -358,6 +358,11 @@ class PCASCriterion(StrictModel):
     epochs: int = Field(2, ge=1, description="Epochs the attention modules train (the network is frozen).")
     batch_size: int = Field(128, ge=1)
     lr: float = Field(0.01, gt=0.0, description="Learning rate of the attention modules.")
+    optimizer: Literal["adam", "sgd"] = Field(
+        "adam",
+        description="The modules' optimizer. Adam's steps keep their size however small the task's gradient is (on a "
+        "nearly converged network the gates then wander); SGD (momentum 0.9) steps in proportion to it.",
+    )
     reduction: int = Field(4, ge=1, description="Hidden width of a module: channels / reduction (at least 4).")
     spread: float = Field(0.03, ge=0.0, description="Weight of the penalty on the gates' distance from 1.")
     gate: Literal["softmax", "sigmoid"] = Field(

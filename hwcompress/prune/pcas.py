@@ -93,7 +93,10 @@ class PCAS:
                 parameter.requires_grad_(False)
             model.eval()
             params = [p for module in attention.values() for p in module.parameters()]
-            optimizer = torch.optim.Adam(params, lr=cfg.lr)
+            if cfg.optimizer == "sgd":
+                optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9)
+            else:
+                optimizer = torch.optim.Adam(params, lr=cfg.lr)
             self.epoch_losses = []
             for _ in range(cfg.epochs):
                 losses = []

@@ -245,6 +245,9 @@ def test_pcas_gates_off_a_harmful_channel_and_returns_the_network_unchanged(tiny
     moved = shifted(net, groups, TrainingData(data.train_x, data.train_y))
     assert moved["fc0"].argmin() == 3 and not torch.allclose(moved["fc0"], scores["fc0"]), "trained on shifted images"
     assert len(shifted.epoch_losses) == 3 and set(shifted.mean_gates) == {"fc0"}
+    sgd = PCAS(PCASCriterion(epochs=3, batch_size=64, optimizer="sgd", lr=0.5))
+    stepped = sgd(net, groups, TrainingData(data.train_x, data.train_y))
+    assert stepped["fc0"].argmin() == 3, "SGD's steps, in proportion to the gradient, find it too"
 
 
 def test_folding_granularity_is_the_parallelism_finn_needs_at_the_target():
