@@ -164,10 +164,13 @@ def print_table(result: dict, layers: list[str]) -> None:
     halves = [f"{result['oracle_halves'][name]:+.2f}" for name in layers]
     across = result["oracle_halves_across"]
     print("| *oracle: one half against the other* | " + " | ".join(halves) + f" | {across:+.2f} |")
-    for spec, row in result["criteria"].items():
+    sizes = [len(result["oracle"][name]) for name in layers]
+    noise = [f"±{1 / np.sqrt(n - 1):.2f}" for n in sizes]
+    print("| *no relation: rho's standard deviation* | " + " | ".join(noise) + f" | ±{1 / np.sqrt(sum(sizes) - 1):.2f} |")
+    for spec, row in _ordered(result["criteria"]):
         cells = [f"{row['per_layer'][name]:+.2f}" for name in layers]
         print(f"| {spec} | " + " | ".join(cells) + f" | **{row['across']:+.2f}** |")
-    pcas = {spec: row for spec, row in result["criteria"].items() if "epoch_losses" in row}
+    pcas = {spec: row for spec, row in _ordered(result["criteria"]) if "epoch_losses" in row}
     if pcas:
         print()
         print("| PCAS variant | frozen network's loss | modules' loss per epoch | gates per layer: min-max (cv) |")
@@ -178,6 +181,12 @@ def print_table(result: dict, layers: list[str]) -> None:
             print(f"| {spec} | {row['frozen_loss']:.4f} | {losses} | {gates} |")
 
 
+def _ordered(criteria: dict) -> list[tuple[str, dict]]:
+    """The criteria in ``CRITERIA``'s order, then the others by name (the JSON file keeps them sorted)."""
+    rank = {spec: i for i, spec in enumerate(CRITERIA)}
+    return sorted(criteria.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0]))
+
+
 def plot(result: dict, layers: list[str], path: Path, title: str) -> None:
     import matplotlib
 
@@ -185,8 +194,9 @@ def plot(result: dict, layers: list[str], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     oracle = {"per_layer": result["oracle_halves"], "across": result["oracle_halves_across"]}
-    specs = ["oracle: half vs half", *result["criteria"]]
-    rows = [oracle, *result["criteria"].values()]
+    ordered = _ordered(result["criteria"])
+    specs = ["oracle: half vs half", *(spec for spec, _ in ordered)]
+    rows = [oracle, *(row for _, row in ordered)]
     columns = [*layers, "across"]
     width = 0.8 / len(columns)
     figure, axis = plt.subplots(figsize=(max(8, 1.1 * len(specs)), 4.5))
