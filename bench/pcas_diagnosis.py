@@ -166,7 +166,8 @@ def print_table(result: dict, layers: list[str]) -> None:
     print("| *oracle: one half against the other* | " + " | ".join(halves) + f" | {across:+.2f} |")
     sizes = [len(result["oracle"][name]) for name in layers]
     noise = [f"±{1 / np.sqrt(n - 1):.2f}" for n in sizes]
-    print("| *no relation: rho's standard deviation* | " + " | ".join(noise) + f" | ±{1 / np.sqrt(sum(sizes) - 1):.2f} |")
+    pooled = f"±{1 / np.sqrt(sum(sizes) - 1):.2f}"
+    print("| *no relation: rho's standard deviation* | " + " | ".join(noise) + f" | {pooled} |")
     for spec, row in _ordered(result["criteria"]):
         cells = [f"{row['per_layer'][name]:+.2f}" for name in layers]
         print(f"| {spec} | " + " | ".join(cells) + f" | **{row['across']:+.2f}** |")
