@@ -74,12 +74,12 @@ def write_table_bundle(
     simulator: Path,
     images: np.ndarray,
     labels: np.ndarray,
-    fields: dict[str, Any],
+    clock_mhz: float,
 ) -> None:
     """Everything but the shell, the bitfile and the manifest: the driver, its settings, the data, ``simulator``
     (the stream testbench binary) and the Verilog file ``rtl`` in ``hardware/``."""
     start_bundle(directory)
-    write_json(directory / ROLES["settings"], table_settings(design, fields["clock_mhz"]))
+    write_json(directory / ROLES["settings"], table_settings(design, clock_mhz))
     pixels = np.asarray(images, dtype=np.uint8).reshape(len(images), -1)
     write_npy(directory / ROLES["inputs"], pixels)
     write_npy(directory / ROLES["labels"], np.asarray(labels).astype(np.int64))

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import platform
 import shutil
 import subprocess
 import sys
@@ -87,6 +88,17 @@ def test_the_bundle_runs_the_verilog_behind_the_driver(tables_run, tmp_path):
     wrong = subprocess.run([sys.executable, "-m", "driver", "validate", "--limit", "10"], cwd=bundle,
                            capture_output=True, text=True, timeout=120)  # fmt: skip
     assert json.loads(wrong.stdout)["mismatches"] == 1 and json.loads(wrong.stdout)["first_mismatch"] == 3
+    too_long = subprocess.run([sys.executable, "-m", "driver", "validate", "--batch", "2000000"], cwd=bundle,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert too_long.returncode == 1 and "longer than one DMA transfer; use at most 1048575" in too_long.stderr
+    manifest["simulator_machine"] = "armv7l"
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    elsewhere = subprocess.run([sys.executable, "-m", "driver", "validate"], cwd=bundle, capture_output=True,
+                               text=True, timeout=120)  # fmt: skip
+    assert elsewhere.returncode == 1 and elsewhere.stderr.strip().splitlines() == [
+        f"error: the bundle's simulator was built for armv7l, this is {platform.machine()}: on a board, run its "
+        "bitfile (--backend board)"
+    ]
 
 
 def test_a_table_network_measured_over_ssh_on_the_rtl_simulated_board(tables_run, tmp_path, run_cli, ssh_server,

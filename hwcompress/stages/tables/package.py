@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from pathlib import Path
 
 from hwcompress.boards import clock_mhz, get_board
 from hwcompress.config import BitfileMode
@@ -36,16 +37,18 @@ def package_stage(ctx: StageContext) -> StageOutput:
     bundle = ctx.output(BUNDLE_MANIFEST).parent
     with tempfile.TemporaryDirectory(prefix=".simulator-", dir=ctx.stage_dir) as work:
         ctx.log("package: building the simulator (Verilator)")
-        simulator = build_testbench(ctx.path(RTL), design, True, ctx.stage_dir / work)
+        simulator = build_testbench(ctx.path(RTL), design, True, Path(work))
         write_table_bundle(bundle, design, model, ctx.path(RTL), simulator, data.test_x[:count], data.test_y[:count],
-                           {"clock_mhz": clock})  # fmt: skip
+                           clock)  # fmt: skip
     missing = None
     try:
         write_shell(design, board, clock, bundle / HARDWARE, ctx.flow.name)
     except ShellError as err:
         missing = f"no shell: {err}"
-    if missing is None and (vivado is None or mode is BitfileMode.NEVER):
-        missing = "compile.bitfile is 'never'" if mode is BitfileMode.NEVER else "no bitfile: Vivado not found"
+    if missing is None and mode is BitfileMode.NEVER:
+        missing = "compile.bitfile is 'never'"
+    elif missing is None and vivado is None:
+        missing = "no bitfile: Vivado not found"
     if missing is None:
         ctx.log("package: Vivado builds the bitfile")
         project = ctx.stage_dir / "vivado"
