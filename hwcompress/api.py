@@ -23,11 +23,11 @@ from hwcompress.boards import get_board
 from hwcompress.config import (
     CompileConfig,
     DataConfig,
+    DeployConfig,
     FlowConfig,
     OutputsConfig,
     TargetConfig,
     load_flow,
-    parse_flow,
     split_host,
 )
 from hwcompress.errors import ConfigError, HwcompressError
@@ -162,21 +162,33 @@ def check_board(flow: str | Path | FlowConfig | None = None, *, host: str | None
     Raises:
         HwcompressError: no host, or the board cannot be reached (one line).
     """
-    from hwcompress.stages.measure import board_checks
+    from hwcompress.measure.board_check import Expected
+    from hwcompress.stages.measure import board_checks, flow_expectations
 
-    config = _on_host(load(flow, runs_dir) if flow is not None else parse_flow({"name": "doctor"}), host)
-    return board_checks(config, config.outputs.dir / config.name, image=flow is not None)
+    if flow is None:
+        return board_checks(_on_host_deploy(DeployConfig(), host), Expected())
+    config = _on_host(load(flow, runs_dir), host)
+    return board_checks(config.deploy, flow_expectations(config))
 
 
 def _on_host(config: FlowConfig, host: str | None) -> FlowConfig:
     """``config`` with ``deploy.host`` set to ``host`` (where given)."""
+    return config.model_copy(update={"deploy": _on_host_deploy(config.deploy, host)}) if host else config
+
+
+def _on_host_deploy(deploy: DeployConfig, host: str | None) -> DeployConfig:
+    """``deploy`` with its host set to ``host`` (where given).
+
+    Raises:
+        ConfigError: ``host`` is not USER@HOST[:PORT] (one line).
+    """
     if not host:
-        return config
+        return deploy
     try:
         split_host(host)
     except ValueError as err:
         raise ConfigError(f"--host '{host}': {err}") from None
-    return config.model_copy(update={"deploy": config.deploy.model_copy(update={"host": host})})
+    return deploy.model_copy(update={"host": host})
 
 
 def explore(

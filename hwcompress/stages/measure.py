@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from hwcompress.boards import get_board
-from hwcompress.config import FlowConfig
+from hwcompress.config import DeployConfig, FlowConfig
 from hwcompress.errors import HwcompressError
 from hwcompress.fileio import write_json
 from hwcompress.measure.board_check import Check, Expected, check_board, require_ready
@@ -55,19 +55,20 @@ def expected_deployment(flow: FlowConfig, bundle: Path | None = None, archive: P
     return Expected(image=board.image, board=board.finn_board, bitfile=bitfile, archive_bytes=size)
 
 
-def board_checks(flow: FlowConfig, run_dir: Path, image: bool = True) -> list[Check]:
-    """The checks of ``flow``'s board (``deploy.host``) for the flow's bundle in ``run_dir``, where packaged
-    (``image``: compare the board with the flow's board file's PYNQ image and name).
+def flow_expectations(flow: FlowConfig) -> Expected:
+    """What a deployment of ``flow`` needs of the board, with its bundle where it has been packaged."""
+    run_dir = flow.outputs.dir / flow.name
+    return expected_deployment(flow, run_dir / "deploy", run_dir / BUNDLE_ARCHIVE.name)
+
+
+def board_checks(cfg: DeployConfig, expected: Expected) -> list[Check]:
+    """The checks of the board ``cfg.host`` for a deployment that needs ``expected``.
 
     Raises:
         HwcompressError: no host, or the board cannot be reached (one line).
     """
-    cfg = flow.deploy
     if cfg.target is None:
         raise HwcompressError("no board to check: give --host USER@HOST[:PORT] or set deploy.host in the flow")
     user, host, port = cfg.target
-    expected = expected_deployment(flow, run_dir / "deploy", run_dir / BUNDLE_ARCHIVE.name)
-    if not image:
-        expected = Expected(archive_bytes=expected.archive_bytes)
     with Board(user, host, port, cfg.key_file, cfg.known_hosts, min(cfg.timeout_s, 120)) as board:
         return check_board(board, cfg, expected)

@@ -1,6 +1,8 @@
 """The checks before a deployment, against real board-like Pythons behind the loopback SSH server: the board's
 (3.10, numpy 1.x, pynq 3.1), a drifted one (numpy 2, no pynq), and a user without sudo."""
 
+import re
+
 import pytest
 import yaml
 
@@ -88,3 +90,18 @@ def test_doctor_host_prints_one_line_per_check_and_fails_on_a_drifted_board(
     assert "Traceback" not in drifted.stderr
     good = doctor(board_python)
     assert good.returncode == 0 and "ok    pynq     3.1.2" in good.stdout and "warn  fpga" in good.stdout
+
+
+def test_doctor_host_without_a_flow_uses_deploys_defaults_and_says_why_it_cannot_reach(run_cli):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    result = run_cli("doctor", "--host", f"xilinx@127.0.0.1:{closed}", timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.fullmatch(rf"error: cannot reach 127\.0\.0\.1:{closed} \(.*\); is the board on and "
+                                            r"sshd running\?", lines[0])  # fmt: skip
+    bad = run_cli("doctor", "--host", "bad host", timeout=60)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: --host 'bad host': no host name;")
