@@ -5,6 +5,7 @@ Detected once by the CLI from the environment; the library itself reads no envir
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import shutil
 from collections.abc import Mapping
@@ -71,3 +72,14 @@ class Environment:
 
     search: SearchPath = field(default_factory=SearchPath)
     tools: Toolchain = field(default_factory=Toolchain)
+
+
+def installed_versions(names: tuple[str, ...]) -> dict[str, str | None]:
+    """Each distribution's installed version (None where it is not installed)."""
+    found: dict[str, str | None] = {}
+    for name in names:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return found

@@ -395,19 +395,39 @@ def ssh_server(tmp_path_factory):
     subprocess.run(["kill", pid], check=False)
 
 
+def _venv_python(venv: Path, what: str) -> str:
+    """The Python of ``venv``, which ``make install`` builds from a Python 3.10; the test skips without it."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"no {what}: `make install` builds {venv.name} from a Python 3.10 (pyenv install 3.10)")
+    return str(python)
+
+
 @pytest.fixture(scope="session")
 def board_python(repo) -> str:
-    """The board-like Python: 3.10 with numpy 1.x and pynq 3.1 (``make install`` builds .venv-board)."""
-    python = repo / ".venv-board" / "bin" / "python"
-    if not python.exists():
-        pytest.skip("no board-like Python: `make install` builds .venv-board from a Python 3.10 (pyenv install 3.10)")
-    return str(python)
+    """The board-like Python: 3.10 with numpy 1.x and pynq 3.1 (.venv-board)."""
+    return _venv_python(repo / ".venv-board", "board-like Python")
 
 
 @pytest.fixture(scope="session")
 def drifted_board_python(repo) -> str:
-    """A drifted board Python: 3.10 with numpy 2 and no pynq (``make install`` builds .venv-board-drifted)."""
-    python = repo / ".venv-board-drifted" / "bin" / "python"
-    if not python.exists():
-        pytest.skip("no drifted board Python: `make install` builds .venv-board-drifted from a Python 3.10")
-    return str(python)
+    """A drifted board Python: 3.10 with numpy 2 and no pynq (.venv-board-drifted)."""
+    return _venv_python(repo / ".venv-board-drifted", "drifted board Python")
+
+
+@pytest.fixture(scope="session")
+def loopback_deploy(ssh_server):
+    """``loopback_deploy(python, remote_dir, **more)``: a flow's deploy section for the loopback sshd, with
+    ``python`` as the board's Python."""
+
+    def section(python: str, remote_dir: Path, **more) -> dict:
+        return {
+            "host": f"{ssh_server.user}@127.0.0.1:{ssh_server.port}",
+            "key_file": str(ssh_server.key),
+            "known_hosts": str(ssh_server.known_hosts),
+            "python": python,
+            "remote_dir": str(remote_dir),
+            **more,
+        }
+
+    return section

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import platform
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwcompress.tools import Toolchain, pynq_installed
+from hwcompress.tools import Toolchain, installed_versions, pynq_installed
 from hwcompress.version import __version__
 
 PACKAGES = ("torch", "brevitas", "qonnx", "finn-plus", "onnx", "onnxruntime", "numpy")
@@ -24,13 +23,7 @@ class Capability:
 
 def package_versions() -> dict[str, str | None]:
     """Installed version of each package hwcompress relies on (None where missing)."""
-    versions: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return installed_versions(PACKAGES)
 
 
 def finn_builder_works() -> str:

@@ -13,15 +13,11 @@ from hwcompress.measure.board_check import Expected, blocking_failures, check_bo
 from hwcompress.measure.ssh import Board
 
 
-def deploy_config(ssh_server, python, tmp_path, **changes) -> DeployConfig:
-    return DeployConfig(
-        host=f"{ssh_server.user}@127.0.0.1:{ssh_server.port}",
-        key_file=ssh_server.key,
-        known_hosts=ssh_server.known_hosts,
-        remote_dir=str(tmp_path / "board"),
-        python=python,
-        timeout_s=120,
-        **changes,
+@pytest.fixture
+def deploy_config(loopback_deploy, tmp_path):
+    """``deploy_config(python, **changes)``: the deploy settings for the loopback board with ``python``."""
+    return lambda python, **changes: DeployConfig(
+        **loopback_deploy(python, tmp_path / "board"), timeout_s=120, **changes
     )
 
 
@@ -34,8 +30,8 @@ def checks_of(cfg, expected=None):
 PYNQ_Z2 = Expected(image=get_board("pynq-z2").image, board="Pynq-Z2")
 
 
-def test_the_board_python_passes_and_a_machine_without_fpga_only_warns(ssh_server, board_python, tmp_path):
-    checks = checks_of(deploy_config(ssh_server, board_python, tmp_path), PYNQ_Z2)
+def test_the_board_python_passes_and_a_machine_without_fpga_only_warns(deploy_config, board_python, tmp_path):
+    checks = checks_of(deploy_config(board_python), PYNQ_Z2)
     assert checks["python"].ok and checks["python"].found.startswith("Python 3.10.")
     assert checks["numpy"].ok and checks["numpy"].found.startswith("1.") and checks["pynq"].found == "3.1.2"
     assert checks["space"].ok and "MiB free in" in checks["space"].found
@@ -44,8 +40,8 @@ def test_the_board_python_passes_and_a_machine_without_fpga_only_warns(ssh_serve
     assert blocking_failures(list(checks.values())) == ""
 
 
-def test_numpy_2_and_no_pynq_block_with_their_fixes(ssh_server, drifted_board_python, tmp_path):
-    checks = checks_of(deploy_config(ssh_server, drifted_board_python, tmp_path), PYNQ_Z2)
+def test_numpy_2_and_no_pynq_block_with_their_fixes(deploy_config, drifted_board_python, tmp_path):
+    checks = checks_of(deploy_config(drifted_board_python), PYNQ_Z2)
     numpy, pynq = checks["numpy"], checks["pynq"]
     assert not numpy.ok and numpy.blocking and numpy.found.startswith("2.2.") and "pip install 'numpy<2'" in numpy.fix
     assert not pynq.ok and pynq.blocking and "ModuleNotFoundError" in pynq.found and "deploy.activate" in pynq.fix
@@ -53,32 +49,32 @@ def test_numpy_2_and_no_pynq_block_with_their_fixes(ssh_server, drifted_board_py
         require_ready(list(checks.values()), "xilinx@pynq")
 
 
-def test_sudo_that_is_refused_blocks_a_deploy_that_needs_it(ssh_server, board_python, tmp_path):
+def test_sudo_that_is_refused_blocks_a_deploy_that_needs_it(deploy_config, board_python, tmp_path):
     no_sudo = tmp_path / "no_sudo.sh"
     no_sudo.write_text(f"export PATH={tmp_path / 'empty'}\n")  # a login whose PATH holds no sudo
-    checks = checks_of(deploy_config(ssh_server, board_python, tmp_path, sudo=True, activate=str(no_sudo)))
+    checks = checks_of(deploy_config(board_python, sudo=True, activate=str(no_sudo)))
     assert not checks["sudo"].ok and checks["sudo"].blocking and "sudo -n refused" in checks["sudo"].found
     assert "passwordless sudo" in checks["sudo"].fix and "deploy.sudo: false" in checks["sudo"].fix
-    assert "sudo" not in checks_of(deploy_config(ssh_server, board_python, tmp_path)), "checked only when asked"
+    assert "sudo" not in checks_of(deploy_config(board_python)), "checked only when asked"
 
 
-def test_a_bundle_with_a_bitfile_needs_an_fpga_and_its_board(ssh_server, board_python, tmp_path):
-    checks = checks_of(deploy_config(ssh_server, board_python, tmp_path), Expected(board="Pynq-Z2", bitfile=True))
+def test_a_bundle_with_a_bitfile_needs_an_fpga_and_its_board(deploy_config, board_python, tmp_path):
+    checks = checks_of(deploy_config(board_python), Expected(board="Pynq-Z2", bitfile=True))
     assert checks["fpga"].blocking and checks["image"].blocking
     assert "fpga: no FPGA manager" in blocking_failures(list(checks.values()))
 
 
-def test_a_python_that_does_not_run_is_one_failed_check(ssh_server, tmp_path):
-    checks = checks_of(deploy_config(ssh_server, str(tmp_path / "no-python"), tmp_path))
+def test_a_python_that_does_not_run_is_one_failed_check(deploy_config, tmp_path):
+    checks = checks_of(deploy_config(str(tmp_path / "no-python")))
     assert list(checks) == ["python"] and "does not run" in checks["python"].found
     assert "deploy.python" in checks["python"].fix
 
 
 def test_doctor_host_prints_one_line_per_check_and_fails_on_a_drifted_board(
-    ssh_server, drifted_board_python, board_python, tmp_path, run_cli, tiny_flow
+    deploy_config, drifted_board_python, board_python, tmp_path, run_cli, tiny_flow
 ):
     def doctor(python):
-        flow = tiny_flow(deploy=deploy_config(ssh_server, python, tmp_path).model_dump(mode="json"))
+        flow = tiny_flow(deploy=deploy_config(python).model_dump(mode="json"))
         (tmp_path / "flow.yaml").write_text(yaml.safe_dump(flow))
         return run_cli("doctor", "--flow", "flow.yaml", timeout=120)
 

@@ -13,13 +13,9 @@ from hwcompress.measure.ssh import Board, SSHError
 
 
 @pytest.fixture
-def deploy(ssh_server, board_python, tmp_path):
+def deploy(loopback_deploy, board_python, tmp_path):
     return DeployConfig(
-        host=f"{ssh_server.user}@127.0.0.1:{ssh_server.port}",
-        key_file=ssh_server.key,
-        known_hosts=ssh_server.known_hosts,
-        remote_dir=str(tmp_path / "board"),
-        python=board_python,
+        **loopback_deploy(board_python, tmp_path / "board"),
         batch_sizes=(1, 10),
         repeats=2,
         timeout_s=120,

@@ -101,20 +101,12 @@ def test_the_bundle_runs_the_verilog_behind_the_driver(tables_run, tmp_path):
     ]
 
 
-def test_a_table_network_measured_over_ssh_on_the_rtl_simulated_board(tables_run, tmp_path, run_cli, ssh_server,
+def test_a_table_network_measured_over_ssh_on_the_rtl_simulated_board(tables_run, tmp_path, run_cli, loopback_deploy,
                                                                       board_python):  # fmt: skip
     flow, root, _ = tables_run
     shutil.copytree(root / "runs", tmp_path / "runs")
     flow = {**flow, "outputs": {"dir": str(tmp_path / "runs")}}
-    flow["deploy"] = {
-        "host": f"{ssh_server.user}@127.0.0.1:{ssh_server.port}",
-        "key_file": str(ssh_server.key),
-        "known_hosts": str(ssh_server.known_hosts),
-        "python": board_python,
-        "remote_dir": str(tmp_path / "board"),
-        "batch_sizes": [1, 10, 100],
-        "repeats": 2,
-    }
+    flow["deploy"] = loopback_deploy(board_python, tmp_path / "board", batch_sizes=[1, 10, 100], repeats=2)
     (tmp_path / "flow.yaml").write_text(yaml.safe_dump(flow))
     result = run_cli("run", "flow.yaml", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -7,7 +7,7 @@ from hwcompress.boards import clock_mhz, get_board
 from hwcompress.config import BitfileMode
 from hwcompress.package.bundle import write_bundle
 from hwcompress.package.inputs import accelerator_inputs
-from hwcompress.stages.artifacts import BUNDLE_ARCHIVE, BUNDLE_MANIFEST
+from hwcompress.stages.artifacts import BUNDLE_MANIFEST
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.finn.artifacts import DATAFLOW_OUTPUTS, DESIGN
@@ -44,9 +44,4 @@ def package_stage(ctx: StageContext) -> StageOutput:
         description,
         clock_mhz(board, target),
     )
-    finish_bundle(ctx, bundle)
-    summary = {"deploy": str(ctx.run_dir / bundle.name), "deploy.samples": count}
-    if missing:
-        summary["deploy.bitfile"] = missing
-    artifacts = (BUNDLE_MANIFEST, BUNDLE_ARCHIVE) if ctx.flow.package.archive else (BUNDLE_MANIFEST,)
-    return StageOutput(artifacts=artifacts, summary=summary)
+    return finish_bundle(ctx, bundle, count, missing)

@@ -11,7 +11,7 @@ from pathlib import Path
 from hwcompress.boards import clock_mhz, get_board
 from hwcompress.config import BitfileMode
 from hwcompress.errors import HwcompressError
-from hwcompress.stages.artifacts import BUNDLE_ARCHIVE, BUNDLE_MANIFEST
+from hwcompress.stages.artifacts import BUNDLE_MANIFEST
 from hwcompress.stages.config_reads import whole
 from hwcompress.stages.context import StageContext, StageOutput
 from hwcompress.stages.networks import flow_data
@@ -70,9 +70,4 @@ def package_stage(ctx: StageContext) -> StageOutput:
         "versions": versions(PACKAGES),
     }
     seal_table_bundle(bundle, fields, count)
-    finish_bundle(ctx, bundle)
-    summary = {"deploy": str(ctx.run_dir / bundle.name), "deploy.samples": count}
-    if missing:
-        summary["deploy.bitfile"] = missing
-    artifacts = (BUNDLE_MANIFEST, BUNDLE_ARCHIVE) if ctx.flow.package.archive else (BUNDLE_MANIFEST,)
-    return StageOutput(artifacts=artifacts, summary=summary)
+    return finish_bundle(ctx, bundle, count, missing)
