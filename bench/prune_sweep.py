@@ -4,8 +4,12 @@ Usage:
   python bench/prune_sweep.py train    FLOW --out DIR [--seeds 0 1 2]
   python bench/prune_sweep.py prune    FLOW --out DIR [--criteria ...] [--rates ...] [--distill on off] [--jobs N]
                                        [--keep-macs 0.5 0.25]   (prune to these shares of the MACs instead)
+  python bench/prune_sweep.py retrain  FLOW --out DIR --criteria pcas --keep-macs 0.25 [--seeds ...]
+                                       (the control: those runs' kept widths trained from scratch)
+  python bench/prune_sweep.py validate FLOW --out DIR          (validation accuracy of runs recorded without it)
   python bench/prune_sweep.py estimate FLOW --out DIR          (FINN estimates of every pruned network)
   python bench/prune_sweep.py table    FLOW --out DIR          (BENCHMARKS.md rows, mean over seeds)
+                                       [--pivot [--criteria ...] [--metric val]]   (targets x criteria)
   python bench/prune_sweep.py compare  FLOW --out DIR          (smallest design at each reference's accuracy)
 
 A criterion is a name or ``name:key=value,...`` with its settings (``pcas:gate=sigmoid``,
@@ -14,8 +18,12 @@ A criterion is a name or ``name:key=value,...`` with its settings (``pcas:gate=s
 (``bench/torch_pruning_peer.py``; ``pip install -r requirements/bench.txt``).
 ``train`` trains the unpruned network once per seed; ``prune`` runs every (seed, criterion, rate, distill)
 in its own single-threaded process, one-shot, fine-tuned for ``--finetune-epochs`` at the flow's prune
-settings; ``estimate`` exports each network and asks FINN for LUT and fps at the flow's target (it needs no
-training, so it can run on another machine than ``prune``). Results are JSON files under DIR/runs.
+settings, and records validation and test accuracy (settings are chosen on validation; the test set is read once
+per final model). ``retrain`` trains a run's widths from a fresh initialization as the flow's train section says,
+to tell a criterion's allocation across layers from its choice of channels within one; ``estimate`` exports
+each network and asks FINN for LUT and fps at the flow's target (it needs no training, so it can run on another
+machine than ``prune``). Results are JSON files under DIR/runs. A criterion's value may be a mapping:
+``pcas:augment={shift: 2, flip: true},spread=0``.
 """
 
 from __future__ import annotations
@@ -57,11 +65,11 @@ REFERENCES = {
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("phase", choices=("train", "prune", "estimate", "table", "compare"))
+    parser.add_argument("phase", choices=("train", "prune", "retrain", "validate", "estimate", "table", "compare"))
     parser.add_argument("flow", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--criteria", nargs="+", default=["random", "l1", "bn", "taylor", "pcas"])
+    parser.add_argument("--criteria", nargs="+", help="default: random l1 bn taylor pcas (table: every one run)")
     parser.add_argument("--rates", type=float, nargs="+", default=[0.5, 0.7, 0.9])
     parser.add_argument("--keep-macs", type=float, nargs="+", default=None, help="MAC shares instead of rates")
     parser.add_argument("--distill", nargs="+", choices=("on", "off"), default=["on"])
@@ -69,14 +77,17 @@ def main() -> int:
     parser.add_argument("--granularity", type=int, default=None, help="prune: fixed granularity (default: the flow's)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--threads", type=int, default=None, help="train: CPU threads (default: all cores)")
+    parser.add_argument("--pivot", action="store_true", help="table: a row per target, a column per criterion")
+    parser.add_argument("--metric", choices=("test", "val"), default="test", help="table --pivot: the accuracy shown")
     args = parser.parse_args()
+    criteria = args.criteria or ["random", "l1", "bn", "taylor", "pcas"]
     flow = load_flow(args.flow)
     if args.phase == "train":
         for seed in args.seeds:
             train_base(flow, seed, args.out, args.threads)
     elif args.phase == "prune":
         targets = [("macs", share) for share in args.keep_macs] if args.keep_macs else [("rate", r) for r in args.rates]
-        jobs = list(product(args.seeds, args.criteria, targets, args.distill))
+        jobs = list(product(args.seeds, criteria, targets, args.distill))
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
             futures = [
                 pool.submit(prune_one, args.flow, args.out, args.finetune_epochs, args.granularity, *job)
@@ -84,9 +95,23 @@ def main() -> int:
             ]
             for future in futures:
                 print(future.result(), flush=True)
+    elif args.phase == "retrain":
+        targets = [("macs", share) for share in args.keep_macs] if args.keep_macs else [("rate", r) for r in args.rates]
+        sources = [
+            args.out / "runs" / f"{_run_name(seed, criterion, target, distill, args.granularity)}.json"
+            for seed, criterion, target, distill in product(args.seeds, criteria, targets, args.distill)
+        ]
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+            for done in pool.map(retrain_one, [args.flow] * len(sources), sources):
+                print(done, flush=True)
+    elif args.phase == "validate":
+        for path in sorted((args.out / "runs").glob("*.json")):
+            validate_one(flow, path)
     elif args.phase == "estimate":
         for path in sorted((args.out / "runs").glob("*.json")):
             estimate_one(flow, path)
+    elif args.phase == "table" and args.pivot:
+        print_pivot(args.out, args.criteria, args.metric)
     elif args.phase == "table":
         print_table(args.out)
     else:
@@ -137,8 +162,7 @@ def prune_one(
     torch.set_num_threads(1)
     flow = load_flow(flow_path)
     kind, amount = target
-    label = f"{round(amount * 100)}" if kind == "rate" else f"m{round(amount * 100)}"
-    name = f"s{seed}-{criterion.replace(':', '-')}-{label}-kd{distill}" + (f"-g{granularity}" if granularity else "")
+    name = _run_name(seed, criterion, target, distill, granularity)
     result_path = out / "runs" / f"{name}.json"
     if result_path.exists():
         return result_path
@@ -190,6 +214,8 @@ def prune_one(
             "achieved_rate": result.achieved_rate,
             "after": result.after,
             "keep": {k: v.tolist() for k, v in result.keep.items()},
+            "unpruned_val": accuracy(teacher, data.val_x, data.val_y),
+            "val": accuracy(result.model, data.val_x, data.val_y),
             "unpruned_test": accuracy(teacher, data.test_x, data.test_y),
             "test": accuracy(result.model, data.test_x, data.test_y),
             "seconds": time.perf_counter() - began,
@@ -198,15 +224,92 @@ def prune_one(
     return result_path
 
 
+def _run_name(seed: int, criterion: str, target: tuple[str, float], distill: str, granularity: int | None) -> str:
+    kind, amount = target
+    label = f"{round(amount * 100)}" if kind == "rate" else f"m{round(amount * 100)}"
+    return f"s{seed}-{criterion.replace(':', '-')}-{label}-kd{distill}" + (f"-g{granularity}" if granularity else "")
+
+
+def retrain_one(flow_path: Path, source: Path) -> Path:
+    """The control: ``source``'s kept widths, freshly initialized and trained as the flow's train section says."""
+    torch.set_num_threads(1)
+    result_path = source.with_name(f"{source.stem}-scratch.json")
+    if result_path.exists():
+        return result_path
+    flow = load_flow(flow_path)
+    run = json.loads(source.read_text())
+    data = _data(flow)
+    torch.manual_seed(run["seed"])
+    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
+    # The first channels of a freshly built network: its initialization (uniform over the quantizer's range) does
+    # not depend on a layer's width, so they are initialized as a network built at these widths would be.
+    model = prune_channels(model, coupling_groups(model), {name: torch.arange(n) for name, n in run["after"].items()})
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        train = flow.train.model_copy(update={"seed": run["seed"], "threads": 1})
+        fit(model, data, train, Path(tmp) / "c.pt", result_path.stem)
+    torch.save(model.state_dict(), result_path.with_suffix(".pt"))
+    write_json(
+        result_path,
+        {
+            **{key: run[key] for key in ("seed", "rate", "keep_macs", "distill", "granularity", "after")},
+            "criterion": f"{run['criterion']} widths, from scratch",
+            "train_epochs": flow.train.epochs,
+            "macs": network_macs(model, data.input_shape),
+            "unpruned_macs": run["unpruned_macs"],
+            "keep": {name: list(range(n)) for name, n in run["after"].items()},
+            "unpruned_val": run.get("unpruned_val"),
+            "val": accuracy(model, data.val_x, data.val_y),
+            "unpruned_test": run["unpruned_test"],
+            "test": accuracy(model, data.test_x, data.test_y),
+            "seconds": time.perf_counter() - began,
+        },
+    )
+    return result_path
+
+
+def _pruned_model(flow: FlowConfig, data, path: Path, run: dict):
+    """A run's network rebuilt: the flow's model cut to the run's kept channels, with its saved weights."""
+    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
+    keep = {name: torch.tensor(index) for name, index in run["keep"].items()}
+    model = prune_channels(model, coupling_groups(model), keep)
+    model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
+    return model.eval()
+
+
+def validate_one(flow: FlowConfig, path: Path) -> None:
+    """Add the validation accuracy (the pruned network's and the unpruned one's) to a run recorded without it."""
+    run = json.loads(path.read_text())
+    if "val" in run:
+        return
+    data = _data(flow)
+    run["val"] = accuracy(_pruned_model(flow, data, path, run), data.val_x, data.val_y)
+    base = _base(flow, data, run["seed"], path.parent.parent)
+    run["unpruned_val"] = accuracy(base, data.val_x, data.val_y)
+    write_json(path, run)
+    print(f"{path.stem}: val {run['val']:.2%}", flush=True)
+
+
 def _criterion(spec: str) -> tuple[dict, dict]:
     """``pcas:gate=sigmoid,cost_aware=true`` -> the criterion's settings and the prune section's."""
     name, _, options = spec.partition(":")
     criterion, prune = {"name": name}, {}
-    for option in filter(None, options.split(",")):
+    for option in filter(None, _top_level_split(options)):
         key, _, value = option.partition("=")
         parsed = yaml.safe_load(value)
         (prune if key in PruneConfig.model_fields else criterion)[key] = parsed
     return criterion, prune
+
+
+def _top_level_split(options: str) -> list[str]:
+    """``a=1,b={x: 1, y: 2}`` -> ``["a=1", "b={x: 1, y: 2}"]``: commas inside braces stay with their value."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(options):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(options[start:i])
+            start = i + 1
+    return [*parts, options[start:]]
 
 
 def estimate_one(flow: FlowConfig, path: Path) -> None:
@@ -220,13 +323,10 @@ def estimate_one(flow: FlowConfig, path: Path) -> None:
     if "estimate" in result:
         return
     data = _data(flow)
-    model = build_model(flow.model, flow.quant, data.input_shape, data.num_classes)
-    keep = {name: torch.tensor(index) for name, index in result["keep"].items()}
-    model = prune_channels(model, coupling_groups(model), keep)
-    model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
+    model = _pruned_model(flow, data, path, result)
     target = flow.target.model_copy(update={"enforce_fit": False})
     with tempfile.TemporaryDirectory() as tmp:
-        save_onnx(export_qonnx_model(model.eval(), data.input_shape), Path(tmp) / "m.onnx")
+        save_onnx(export_qonnx_model(model, data.input_shape), Path(tmp) / "m.onnx")
         compiled = compile_qonnx(
             Path(tmp) / "m.onnx", Path(tmp) / "c", get_board(flow.board), target, flow.compile, Toolchain()
         )
@@ -236,18 +336,24 @@ def estimate_one(flow: FlowConfig, path: Path) -> None:
     print(f"{path.stem}: {e.lut:,.0f} LUT, {e.fps:,.0f} fps", flush=True)
 
 
+def _runs(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+
+
+def _target(run: dict) -> str:
+    return f"{run['rate']:.0%}" if run.get("rate") is not None else f"MACs {run['keep_macs']:.1%}".replace(".0%", "%")
+
+
 def print_table(out: Path) -> None:
-    runs = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
     groups: dict[tuple, list[dict]] = {}
-    for run in runs:
-        target = f"{run['rate']:.0%}" if run.get("rate") is not None else f"MACs {run['keep_macs']:.0%}"
-        key = (run["distill"], run.get("granularity", "auto"), target, run["criterion"])
+    for run in _runs(out):
+        key = (run["distill"], run.get("granularity", "auto"), _target(run), run["criterion"])
         groups.setdefault(key, []).append(run)
-    print("| target | criterion | distill | granularity | seeds | top-1 | MACs left | kept channels | LUT | fps |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| target | criterion | distill | granularity | seeds | val | test | MACs left | kept channels | LUT | fps |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for (distill, granularity, target, criterion), rows in sorted(groups.items()):
-        accs = [r["test"] * 100 for r in rows]
-        spread = f" ± {statistics.stdev(accs):.2f}" if len(accs) > 1 else ""
+        val = _mean_and_spread([r["val"] * 100 for r in rows if "val" in r])
+        test = _mean_and_spread([r["test"] * 100 for r in rows])
         kept = "/".join(str(n) for n in rows[0]["after"].values())
         shares = [r["macs"] / r["unpruned_macs"] for r in rows if "macs" in r]
         macs = f"{statistics.mean(shares):.1%}" if shares else "—"
@@ -255,9 +361,42 @@ def print_table(out: Path) -> None:
         lut = f"{statistics.mean(e['lut'] for e in est):,.0f}" if est else "—"
         fps = f"{statistics.mean(e['fps'] for e in est):,.0f}" if est else "—"
         print(
-            f"| {target} | {criterion} | {distill} | {granularity} | {len(rows)} | "
-            f"{statistics.mean(accs):.2f}%{spread} | {macs} | {kept} | {lut} | {fps} |"
+            f"| {target} | {criterion} | {distill} | {granularity} | {len(rows)} | {val} | {test} | {macs} | {kept} | "
+            f"{lut} | {fps} |"
         )
+
+
+def print_pivot(out: Path, criteria: list[str] | None, metric: str) -> None:
+    """A row per target, a column per criterion (``criteria``'s order, default all): the mean accuracy over seeds
+    ± its standard deviation, with the share of the MACs actually left; the best mean of each row in bold."""
+    runs = _runs(out)
+    settings = {(run["distill"], run.get("granularity", "auto")) for run in runs}
+    columns = criteria or sorted({run["criterion"] for run in runs})
+    seeds = len({run["seed"] for run in runs})
+    print(f"| target ({metric} accuracy, MACs left) | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for target in sorted({_target(run) for run in runs}, key=lambda t: -float(t.split()[-1].rstrip("%"))):
+        cells = {}
+        for criterion in columns:
+            rows = [r for r in runs if _target(r) == target and r["criterion"] == criterion and metric in r]
+            if rows:
+                accs = [r[metric] * 100 for r in rows]
+                macs = statistics.mean(r["macs"] / r["unpruned_macs"] for r in rows)
+                note = "" if len(rows) == seeds else f", {len(rows)} seed{'s' * (len(rows) > 1)}"
+                cells[criterion] = (statistics.mean(accs), f"{_mean_and_spread(accs)} ({macs:.1%}{note})")
+        best = max((mean for mean, _ in cells.values()), default=None)
+        row = [f"**{text}**" if mean == best else text for mean, text in (cells.get(c, (None, "—")) for c in columns)]
+        print(f"| {target} | " + " | ".join(row) + " |")
+    if len(settings) > 1:
+        print(f"\n(mixed settings: {sorted(settings)}; the pivot does not tell them apart)")
+
+
+def _mean_and_spread(values: list[float]) -> str:
+    """``91.50%`` for one value, ``91.50% ± 0.21`` (standard deviation) for several, ``—`` for none."""
+    if not values:
+        return "—"
+    spread = f" ± {statistics.stdev(values):.2f}" if len(values) > 1 else ""
+    return f"{statistics.mean(values):.2f}%{spread}"
 
 
 def print_comparison(out: Path) -> None:
