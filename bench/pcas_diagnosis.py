@@ -3,6 +3,7 @@
 Usage:
   python bench/prune_sweep.py train FLOW --out DIR --seeds 0        (the trained network, once)
   python bench/pcas_diagnosis.py FLOW --out DIR [--seed 0] [--val 2000] [--criteria ...] [--plot PNG]
+  python bench/pcas_diagnosis.py --result RESULT.json [--plot PNG]   (the tables and plot of a stored result)
 
 The oracle (``hwcompress.prune.oracle``): the validation loss's rise when one channel alone is zeroed, on the
 first ``--val`` validation images, computed on each half of them and averaged; the two halves' rank correlation
@@ -52,13 +53,20 @@ CRITERIA = [
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("flow", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("flow", type=Path, nargs="?")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--result", type=Path, help="print (and plot) a stored result instead of computing one")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--val", type=int, default=2000)
     parser.add_argument("--criteria", nargs="+", default=CRITERIA)
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args()
+    if args.result:
+        result = json.loads(args.result.read_text())
+        report(result, args.plot, args.result.stem)
+        return 0
+    if args.flow is None or args.out is None:
+        parser.error("FLOW and --out are needed unless --result is given")
     flow = load_flow(args.flow)
     data = _data(flow)
     model = _base(flow, data, args.seed, args.out)
@@ -78,6 +86,8 @@ def main() -> int:
             oracle_seconds=time.perf_counter() - began,
             val_loss=_loss(model, images, labels),
             val_images=2 * half,
+            title=f"{flow.name}, seed {args.seed}",
+            layers=[g.name for g in groups],  # the network's order (the JSON file's keys are sorted)
         )
         write_json(result_path, result)
     oracle = {name: np.array(rise) for name, rise in result["oracle"].items()}
@@ -98,10 +108,16 @@ def main() -> int:
             **extra,
         }
         write_json(result_path, result)
-    print_table(result, [g.name for g in groups])
-    if args.plot:
-        plot(result, [g.name for g in groups], args.plot, f"{flow.name}, seed {args.seed}")
+    report(result, args.plot, f"{flow.name}, seed {args.seed}")
     return 0
+
+
+def report(result: dict, plot_path: Path | None, title: str) -> None:
+    """The tables, and the plot where ``plot_path`` is given."""
+    layers = result.get("layers", list(result["oracle"]))
+    print_table(result, layers)
+    if plot_path:
+        plot(result, layers, plot_path, result.get("title", title))
 
 
 def _scores(spec: str, model, groups, training: TrainingData, input_shape) -> tuple[dict | None, dict]:
@@ -159,18 +175,19 @@ def print_table(result: dict, layers: list[str]) -> None:
         print(f"  {name}: {len(rise)} channels, rise min {rise.min():.4f} median {np.median(rise):.4f} "
               f"max {rise.max():.4f}")  # fmt: skip
     print()
-    print("| criterion | " + " | ".join(layers) + " | across layers |")
+    sizes = [len(result["oracle"][name]) for name in layers]
+    heads = [f"{name} ({n})" for name, n in zip(layers, sizes, strict=True)]
+    print("| criterion | " + " | ".join(heads) + f" | across ({sum(sizes)}) |")
     print("|---|" + "---:|" * (len(layers) + 1))
     halves = [f"{result['oracle_halves'][name]:+.2f}" for name in layers]
     across = result["oracle_halves_across"]
     print("| *oracle: one half against the other* | " + " | ".join(halves) + f" | {across:+.2f} |")
-    sizes = [len(result["oracle"][name]) for name in layers]
     noise = [f"±{1 / np.sqrt(n - 1):.2f}" for n in sizes]
     pooled = f"±{1 / np.sqrt(sum(sizes) - 1):.2f}"
     print("| *no relation: rho's standard deviation* | " + " | ".join(noise) + f" | {pooled} |")
     for spec, row in _ordered(result["criteria"]):
         cells = [f"{row['per_layer'][name]:+.2f}" for name in layers]
-        print(f"| {spec} | " + " | ".join(cells) + f" | **{row['across']:+.2f}** |")
+        print(f"| {spec} | " + " | ".join(cells) + f" | {row['across']:+.2f} |")
     pcas = {spec: row for spec, row in _ordered(result["criteria"]) if "epoch_losses" in row}
     if pcas:
         print()
