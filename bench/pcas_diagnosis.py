@@ -168,11 +168,11 @@ def _loss(model, images: np.ndarray, labels: np.ndarray) -> float:
 
 
 def print_table(result: dict, layers: list[str]) -> None:
-    print(f"oracle: {result['val_images']:,} validation images, loss {result['val_loss']:.4f}, "
-          f"{result['oracle_seconds']:.0f} s")  # fmt: skip
+    print(f"The oracle: {result['val_images']:,} validation images (loss {result['val_loss']:.4f}), "
+          f"{result['oracle_seconds']:.0f} s. The loss's rise when one channel is zeroed:\n")  # fmt: skip
     for name in layers:
         rise = np.array(result["oracle"][name])
-        print(f"  {name}: {len(rise)} channels, rise min {rise.min():.4f} median {np.median(rise):.4f} "
+        print(f"- {name}: {len(rise)} channels, min {rise.min():.4f}, median {np.median(rise):.4f}, "
               f"max {rise.max():.4f}")  # fmt: skip
     print()
     sizes = [len(result["oracle"][name]) for name in layers]
