@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -226,8 +227,9 @@ def prune_one(
 
 def _run_name(seed: int, criterion: str, target: tuple[str, float], distill: str, granularity: int | None) -> str:
     kind, amount = target
-    label = f"{round(amount * 100)}" if kind == "rate" else f"m{round(amount * 100)}"
-    return f"s{seed}-{criterion.replace(':', '-')}-{label}-kd{distill}" + (f"-g{granularity}" if granularity else "")
+    label = f"{round(amount * 100)}" if kind == "rate" else f"m{amount * 100:g}"
+    safe = re.sub(r"[^\w=.,-]+", "-", criterion)  # pcas:augment={shift: 2} -> pcas-augment=-shift-2-
+    return f"s{seed}-{safe}-{label}-kd{distill}" + (f"-g{granularity}" if granularity else "")
 
 
 def retrain_one(flow_path: Path, source: Path) -> Path:
