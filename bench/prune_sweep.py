@@ -9,7 +9,7 @@ Usage:
   python bench/prune_sweep.py validate FLOW --out DIR          (validation accuracy of runs recorded without it)
   python bench/prune_sweep.py estimate FLOW --out DIR          (FINN estimates of every pruned network)
   python bench/prune_sweep.py table    FLOW --out DIR          (BENCHMARKS.md rows, mean over seeds)
-                                       [--pivot [--criteria ...] [--metric val]]   (targets x criteria)
+                                       [--pivot [--criteria ...] [--metric val]]   (criteria x targets)
   python bench/prune_sweep.py compare  FLOW --out DIR          (smallest design at each reference's accuracy)
 
 A criterion is a name or ``name:key=value,...`` with its settings (``pcas:gate=sigmoid``,
@@ -78,7 +78,7 @@ def main() -> int:
     parser.add_argument("--granularity", type=int, default=None, help="prune: fixed granularity (default: the flow's)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--threads", type=int, default=None, help="train: CPU threads (default: all cores)")
-    parser.add_argument("--pivot", action="store_true", help="table: a row per target, a column per criterion")
+    parser.add_argument("--pivot", action="store_true", help="table: a row per criterion, a column per target")
     parser.add_argument("--metric", choices=("test", "val"), default="test", help="table --pivot: the accuracy shown")
     args = parser.parse_args()
     criteria = args.criteria or ["random", "l1", "bn", "taylor", "pcas"]
@@ -369,26 +369,28 @@ def print_table(out: Path) -> None:
 
 
 def print_pivot(out: Path, criteria: list[str] | None, metric: str) -> None:
-    """A row per target, a column per criterion (``criteria``'s order, default all): the mean accuracy over seeds
-    ± its standard deviation, with the share of the MACs actually left; the best mean of each row in bold."""
-    runs = _runs(out)
+    """A row per criterion (``criteria``'s order, default all), a column per target: the mean accuracy over seeds
+    ± its standard deviation, with the share of the MACs actually left; the best mean of each column in bold."""
+    runs = [run for run in _runs(out) if metric in run]
     settings = {(run["distill"], run.get("granularity", "auto")) for run in runs}
-    columns = criteria or sorted({run["criterion"] for run in runs})
+    rows = criteria or sorted({run["criterion"] for run in runs})
+    targets = sorted({_target(run) for run in runs}, key=lambda t: -float(t.split()[-1].rstrip("%")))
     seeds = len({run["seed"] for run in runs})
-    print(f"| target ({metric} accuracy, MACs left) | " + " | ".join(columns) + " |")
-    print("|---" * (len(columns) + 1) + "|")
-    for target in sorted({_target(run) for run in runs}, key=lambda t: -float(t.split()[-1].rstrip("%"))):
-        cells = {}
-        for criterion in columns:
-            rows = [r for r in runs if _target(r) == target and r["criterion"] == criterion and metric in r]
-            if rows:
-                accs = [r[metric] * 100 for r in rows]
-                macs = statistics.mean(r["macs"] / r["unpruned_macs"] for r in rows)
-                note = "" if len(rows) == seeds else f", {len(rows)} seed{'s' * (len(rows) > 1)}"
-                cells[criterion] = (statistics.mean(accs), f"{_mean_and_spread(accs)} ({macs:.1%}{note})")
-        best = max((mean for mean, _ in cells.values()), default=None)
-        row = [f"**{text}**" if mean == best else text for mean, text in (cells.get(c, (None, "—")) for c in columns)]
-        print(f"| {target} | " + " | ".join(row) + " |")
+    cells: dict[tuple[str, str], tuple[float, str]] = {}
+    for criterion, target in product(rows, targets):
+        found = [r for r in runs if _target(r) == target and r["criterion"] == criterion]
+        if found:
+            accs = [r[metric] * 100 for r in found]
+            macs = statistics.mean(r["macs"] / r["unpruned_macs"] for r in found)
+            note = "" if len(found) == seeds else f", {len(found)} seed{'s' * (len(found) > 1)}"
+            cells[criterion, target] = (statistics.mean(accs), f"{_mean_and_spread(accs)} ({macs:.1%}{note})")
+    best = {t: max((cells[c, t][0] for c in rows if (c, t) in cells), default=None) for t in targets}
+    print(f"| criterion ({metric} accuracy, MACs left) | " + " | ".join(targets) + " |")
+    print("|---" * (len(targets) + 1) + "|")
+    for criterion in rows:
+        mean_text = [cells.get((criterion, t), (None, "—")) for t in targets]
+        shown = [f"**{text}**" if mean == best[t] else text for (mean, text), t in zip(mean_text, targets, strict=True)]
+        print(f"| {criterion} | " + " | ".join(shown) + " |")
     if len(settings) > 1:
         print(f"\n(mixed settings: {sorted(settings)}; the pivot does not tell them apart)")
 
