@@ -82,12 +82,12 @@ def main() -> int:
     parser.add_argument("--metric", choices=("test", "val"), default="test", help="table --pivot: the accuracy shown")
     args = parser.parse_args()
     criteria = args.criteria or ["random", "l1", "bn", "taylor", "pcas"]
+    targets = [("macs", share) for share in args.keep_macs] if args.keep_macs else [("rate", r) for r in args.rates]
     flow = load_flow(args.flow)
     if args.phase == "train":
         for seed in args.seeds:
             train_base(flow, seed, args.out, args.threads)
     elif args.phase == "prune":
-        targets = [("macs", share) for share in args.keep_macs] if args.keep_macs else [("rate", r) for r in args.rates]
         jobs = list(product(args.seeds, criteria, targets, args.distill))
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
             futures = [
@@ -97,7 +97,6 @@ def main() -> int:
             for future in futures:
                 print(future.result(), flush=True)
     elif args.phase == "retrain":
-        targets = [("macs", share) for share in args.keep_macs] if args.keep_macs else [("rate", r) for r in args.rates]
         sources = [
             args.out / "runs" / f"{_run_name(seed, criterion, target, distill, args.granularity)}.json"
             for seed, criterion, target, distill in product(args.seeds, criteria, targets, args.distill)
