@@ -105,8 +105,7 @@ def main() -> int:
             for done in pool.map(retrain_one, [args.flow] * len(sources), sources):
                 print(done, flush=True)
     elif args.phase == "validate":
-        for path in sorted((args.out / "runs").glob("*.json")):
-            validate_one(flow, path)
+        validate_all(flow, args.out)
     elif args.phase == "estimate":
         for path in sorted((args.out / "runs").glob("*.json")):
             estimate_one(flow, path)
@@ -278,17 +277,21 @@ def _pruned_model(flow: FlowConfig, data, path: Path, run: dict):
     return model.eval()
 
 
-def validate_one(flow: FlowConfig, path: Path) -> None:
-    """Add the validation accuracy (the pruned network's and the unpruned one's) to a run recorded without it."""
-    run = json.loads(path.read_text())
-    if "val" in run:
+def validate_all(flow: FlowConfig, out: Path) -> None:
+    """Add the validation accuracy (the pruned network's and the unpruned one's) to the runs recorded without it;
+    the data is loaded once and each seed's unpruned network scored once."""
+    pending = [(path, run) for path in sorted((out / "runs").glob("*.json")) if "val" not in (run := _read(path))]
+    if not pending:
         return
     data = _data(flow)
-    run["val"] = accuracy(_pruned_model(flow, data, path, run), data.val_x, data.val_y)
-    base = _base(flow, data, run["seed"], path.parent.parent)
-    run["unpruned_val"] = accuracy(base, data.val_x, data.val_y)
-    write_json(path, run)
-    print(f"{path.stem}: val {run['val']:.2%}", flush=True)
+    unpruned: dict[int, float] = {}
+    for path, run in pending:
+        run["val"] = accuracy(_pruned_model(flow, data, path, run), data.val_x, data.val_y)
+        if run["seed"] not in unpruned:
+            unpruned[run["seed"]] = accuracy(_base(flow, data, run["seed"], out), data.val_x, data.val_y)
+        run["unpruned_val"] = unpruned[run["seed"]]
+        write_json(path, run)
+        print(f"{path.stem}: val {run['val']:.2%}", flush=True)
 
 
 def _criterion(spec: str) -> tuple[dict, dict]:
@@ -337,8 +340,12 @@ def estimate_one(flow: FlowConfig, path: Path) -> None:
     print(f"{path.stem}: {e.lut:,.0f} LUT, {e.fps:,.0f} fps", flush=True)
 
 
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
 def _runs(out: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
+    return [_read(path) for path in sorted((out / "runs").glob("*.json"))]
 
 
 def _target(run: dict) -> str:
