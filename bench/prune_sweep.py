@@ -107,8 +107,7 @@ def main() -> int:
     elif args.phase == "validate":
         validate_all(flow, args.out)
     elif args.phase == "estimate":
-        for path in sorted((args.out / "runs").glob("*.json")):
-            estimate_one(flow, path)
+        estimate_all(flow, args.out)
     elif args.phase == "table" and args.pivot:
         print_pivot(args.out, args.criteria, args.metric)
     elif args.phase == "table":
@@ -316,28 +315,29 @@ def _top_level_split(options: str) -> list[str]:
     return [*parts, options[start:]]
 
 
-def estimate_one(flow: FlowConfig, path: Path) -> None:
-    """Add FINN's LUT / BRAM / fps estimates at the flow's target to one result file."""
+def estimate_all(flow: FlowConfig, out: Path) -> None:
+    """Add FINN's LUT / BRAM / fps estimates at the flow's target to the runs recorded without them; the data is
+    loaded once."""
     from hwcompress.compile.accelerator import compile_qonnx
     from hwcompress.export.qonnx_export import export_qonnx_model
     from hwcompress.fileio import save_onnx
     from hwcompress.tools import Toolchain
 
-    result = json.loads(path.read_text())
-    if "estimate" in result:
+    pending = [(path, run) for path in sorted((out / "runs").glob("*.json")) if "estimate" not in (run := _read(path))]
+    if not pending:
         return
     data = _data(flow)
-    model = _pruned_model(flow, data, path, result)
     target = flow.target.model_copy(update={"enforce_fit": False})
-    with tempfile.TemporaryDirectory() as tmp:
-        save_onnx(export_qonnx_model(model, data.input_shape), Path(tmp) / "m.onnx")
-        compiled = compile_qonnx(
-            Path(tmp) / "m.onnx", Path(tmp) / "c", get_board(flow.board), target, flow.compile, Toolchain()
-        )
-    e = compiled.estimate
-    result["estimate"] = {"lut": e.lut, "bram18": e.bram18, "dsp": e.dsp, "fps": e.fps}
-    write_json(path, result)
-    print(f"{path.stem}: {e.lut:,.0f} LUT, {e.fps:,.0f} fps", flush=True)
+    for path, run in pending:
+        with tempfile.TemporaryDirectory() as tmp:
+            save_onnx(export_qonnx_model(_pruned_model(flow, data, path, run), data.input_shape), Path(tmp) / "m.onnx")
+            compiled = compile_qonnx(
+                Path(tmp) / "m.onnx", Path(tmp) / "c", get_board(flow.board), target, flow.compile, Toolchain()
+            )
+        e = compiled.estimate
+        run["estimate"] = {"lut": e.lut, "bram18": e.bram18, "dsp": e.dsp, "fps": e.fps}
+        write_json(path, run)
+        print(f"{path.stem}: {e.lut:,.0f} LUT, {e.fps:,.0f} fps", flush=True)
 
 
 def _read(path: Path) -> dict:
