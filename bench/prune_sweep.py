@@ -9,7 +9,8 @@ Usage:
   python bench/prune_sweep.py validate FLOW --out DIR          (validation accuracy of runs recorded without it)
   python bench/prune_sweep.py estimate FLOW --out DIR          (FINN estimates of every pruned network)
   python bench/prune_sweep.py table    FLOW --out DIR          (BENCHMARKS.md rows, mean over seeds)
-                                       [--pivot [--criteria ...] [--metric val]]   (criteria x targets)
+                                       [--seeds ...] [--criteria ...]   (only those runs)
+                                       [--pivot [--metric val]]   (criteria x targets)
   python bench/prune_sweep.py compare  FLOW --out DIR          (smallest design at each reference's accuracy)
 
 A criterion is a name or ``name:key=value,...`` with its settings (``pcas:gate=sigmoid``,
@@ -69,7 +70,7 @@ def main() -> int:
     parser.add_argument("phase", choices=("train", "prune", "retrain", "validate", "estimate", "table", "compare"))
     parser.add_argument("flow", type=Path)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 (table: every one run)")
     parser.add_argument("--criteria", nargs="+", help="default: random l1 bn taylor pcas (table: every one run)")
     parser.add_argument("--rates", type=float, nargs="+", default=[0.5, 0.7, 0.9])
     parser.add_argument("--keep-macs", type=float, nargs="+", default=None, help="MAC shares instead of rates")
@@ -82,13 +83,14 @@ def main() -> int:
     parser.add_argument("--metric", choices=("test", "val"), default="test", help="table --pivot: the accuracy shown")
     args = parser.parse_args()
     criteria = args.criteria or ["random", "l1", "bn", "taylor", "pcas"]
+    seeds = args.seeds or [0]
     targets = [("macs", share) for share in args.keep_macs] if args.keep_macs else [("rate", r) for r in args.rates]
     flow = load_flow(args.flow)
     if args.phase == "train":
-        for seed in args.seeds:
+        for seed in seeds:
             train_base(flow, seed, args.out, args.threads)
     elif args.phase == "prune":
-        jobs = list(product(args.seeds, criteria, targets, args.distill))
+        jobs = list(product(seeds, criteria, targets, args.distill))
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
             futures = [
                 pool.submit(prune_one, args.flow, args.out, args.finetune_epochs, args.granularity, *job)
@@ -99,7 +101,7 @@ def main() -> int:
     elif args.phase == "retrain":
         sources = [
             args.out / "runs" / f"{_run_name(seed, criterion, target, distill, args.granularity)}.json"
-            for seed, criterion, target, distill in product(args.seeds, criteria, targets, args.distill)
+            for seed, criterion, target, distill in product(seeds, criteria, targets, args.distill)
         ]
         with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
             for done in pool.map(retrain_one, [args.flow] * len(sources), sources):
@@ -109,9 +111,9 @@ def main() -> int:
     elif args.phase == "estimate":
         estimate_all(flow, args.out)
     elif args.phase == "table" and args.pivot:
-        print_pivot(args.out, args.criteria, args.metric)
+        print_pivot(_runs(args.out, args.seeds), args.criteria, args.metric)
     elif args.phase == "table":
-        print_table(args.out)
+        print_table(_runs(args.out, args.seeds, args.criteria))
     else:
         print_comparison(args.out)
     return 0
@@ -344,17 +346,20 @@ def _read(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def _runs(out: Path) -> list[dict]:
-    return [_read(path) for path in sorted((out / "runs").glob("*.json"))]
+def _runs(out: Path, seeds: list[int] | None = None, criteria: list[str] | None = None) -> list[dict]:
+    """The run files under ``out``, only those of ``seeds`` and ``criteria`` where given."""
+    runs = [_read(path) for path in sorted((out / "runs").glob("*.json"))]
+    runs = [run for run in runs if seeds is None or run["seed"] in seeds]
+    return [run for run in runs if criteria is None or run["criterion"] in criteria]
 
 
 def _target(run: dict) -> str:
     return f"{run['rate']:.0%}" if run.get("rate") is not None else f"MACs {run['keep_macs']:.1%}".replace(".0%", "%")
 
 
-def print_table(out: Path) -> None:
+def print_table(runs: list[dict]) -> None:
     groups: dict[tuple, list[dict]] = {}
-    for run in _runs(out):
+    for run in runs:
         key = (run["distill"], run.get("granularity", "auto"), _target(run), run["criterion"])
         groups.setdefault(key, []).append(run)
     print("| target | criterion | distill | granularity | seeds | val | test | MACs left | kept channels | LUT | fps |")
@@ -374,10 +379,10 @@ def print_table(out: Path) -> None:
         )
 
 
-def print_pivot(out: Path, criteria: list[str] | None, metric: str) -> None:
+def print_pivot(runs: list[dict], criteria: list[str] | None, metric: str) -> None:
     """A row per criterion (``criteria``'s order, default all), a column per target: the mean accuracy over seeds
     ± its standard deviation, with the share of the MACs actually left; the best mean of each column in bold."""
-    runs = [run for run in _runs(out) if metric in run]
+    runs = [run for run in runs if metric in run]
     settings = {(run["distill"], run.get("granularity", "auto")) for run in runs}
     rows = criteria or sorted({run["criterion"] for run in runs})
     targets = sorted({_target(run) for run in runs}, key=lambda t: -float(t.split()[-1].rstrip("%")))
