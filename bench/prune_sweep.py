@@ -111,7 +111,7 @@ def main() -> int:
     elif args.phase == "estimate":
         estimate_all(flow, args.out)
     elif args.phase == "table" and args.pivot:
-        print_pivot(_runs(args.out, args.seeds), args.criteria, args.metric)
+        print_pivot(_runs(args.out, args.seeds, args.criteria), args.criteria, args.metric)
     elif args.phase == "table":
         print_table(_runs(args.out, args.seeds, args.criteria))
     else:
@@ -281,7 +281,7 @@ def _pruned_model(flow: FlowConfig, data, path: Path, run: dict):
 def validate_all(flow: FlowConfig, out: Path) -> None:
     """Add the validation accuracy (the pruned network's and the unpruned one's) to the runs recorded without it;
     the data is loaded once and each seed's unpruned network scored once."""
-    pending = [(path, run) for path in sorted((out / "runs").glob("*.json")) if "val" not in (run := _read(path))]
+    pending = [(path, run) for path, run in _run_files(out) if "val" not in run]
     if not pending:
         return
     data = _data(flow)
@@ -325,30 +325,30 @@ def estimate_all(flow: FlowConfig, out: Path) -> None:
     from hwcompress.fileio import save_onnx
     from hwcompress.tools import Toolchain
 
-    pending = [(path, run) for path in sorted((out / "runs").glob("*.json")) if "estimate" not in (run := _read(path))]
+    pending = [(path, run) for path, run in _run_files(out) if "estimate" not in run]
     if not pending:
         return
     data = _data(flow)
     target = flow.target.model_copy(update={"enforce_fit": False})
+    board, tools = get_board(flow.board), Toolchain()
     for path, run in pending:
         with tempfile.TemporaryDirectory() as tmp:
             save_onnx(export_qonnx_model(_pruned_model(flow, data, path, run), data.input_shape), Path(tmp) / "m.onnx")
-            compiled = compile_qonnx(
-                Path(tmp) / "m.onnx", Path(tmp) / "c", get_board(flow.board), target, flow.compile, Toolchain()
-            )
+            compiled = compile_qonnx(Path(tmp) / "m.onnx", Path(tmp) / "c", board, target, flow.compile, tools)
         e = compiled.estimate
         run["estimate"] = {"lut": e.lut, "bram18": e.bram18, "dsp": e.dsp, "fps": e.fps}
         write_json(path, run)
         print(f"{path.stem}: {e.lut:,.0f} LUT, {e.fps:,.0f} fps", flush=True)
 
 
-def _read(path: Path) -> dict:
-    return json.loads(path.read_text())
+def _run_files(out: Path) -> list[tuple[Path, dict]]:
+    """Every run file under ``out`` with its contents, in name order."""
+    return [(path, json.loads(path.read_text())) for path in sorted((out / "runs").glob("*.json"))]
 
 
 def _runs(out: Path, seeds: list[int] | None = None, criteria: list[str] | None = None) -> list[dict]:
-    """The run files under ``out``, only those of ``seeds`` and ``criteria`` where given."""
-    runs = [_read(path) for path in sorted((out / "runs").glob("*.json"))]
+    """The runs under ``out``, only those of ``seeds`` and ``criteria`` where given."""
+    runs = [run for _, run in _run_files(out)]
     runs = [run for run in runs if seeds is None or run["seed"] in seeds]
     return [run for run in runs if criteria is None or run["criterion"] in criteria]
 
